@@ -1,0 +1,58 @@
+"""The ``apranova`` command: ``cluster``, ``operator``, ``api`` and ``run``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def _cluster(args: argparse.Namespace) -> int:
+    from apranova import cluster
+
+    return cluster.main(args)
+
+
+def _operator(args: argparse.Namespace) -> int:
+    from apranova_operator.main import run_operator
+
+    return run_operator(args.rest)
+
+
+def _api(args: argparse.Namespace) -> int:
+    from apranova_api.main import run_api
+
+    return run_api(args.rest)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``apranova`` command."""
+    parser = argparse.ArgumentParser(prog="apranova", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    cluster_cmd = commands.add_parser("cluster", help="the local Kubernetes control plane")
+    cluster_actions = cluster_cmd.add_subparsers(dest="action", required=True)
+    cluster_actions.add_parser("up", help="start it (a no-op when running)")
+    down = cluster_actions.add_parser("down", help="stop the processes it started")
+    down.add_argument("--purge", action="store_true", help="also wipe etcd data and certificates")
+    cluster_actions.add_parser("status", help="show each component and /readyz")
+    cluster_cmd.set_defaults(func=_cluster)
+
+    operator_cmd = commands.add_parser("operator", help="run the StudentEnrollment operator")
+    operator_cmd.add_argument("rest", nargs=argparse.REMAINDER)
+    operator_cmd.set_defaults(func=_operator)
+
+    api_cmd = commands.add_parser("api", help="run the enrollment API and pages")
+    api_cmd.add_argument("rest", nargs=argparse.REMAINDER)
+    api_cmd.set_defaults(func=_api)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``apranova`` console script."""
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
