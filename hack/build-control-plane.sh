@@ -2,6 +2,7 @@
 # Builds the local control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
 # kubectl, kwok, helm) from Go modules and caches the binaries under
 # ~/.cache/apranova/control-plane/<versions>/. Reused when present; never committed.
+# `--print-dir` prints that folder (its bin/ and kwok-stages/) without building.
 #
 # Kubernetes' own go.mod replaces its staging modules with ./staging/..., so `go install
 # k8s.io/kubernetes/cmd/...@vX` fails. We build from small wrapper modules instead.
@@ -17,6 +18,11 @@ KEY="k8s-${K8S_VERSION}_etcd-${ETCD_VERSION}_kwok-${KWOK_VERSION}_helm-${HELM_VE
 OUT="$CACHE_ROOT/control-plane/$KEY"
 BIN="$OUT/bin"
 STAMP="$OUT/.complete"
+
+if [[ "${1:-}" == "--print-dir" ]]; then
+  echo "$OUT"
+  exit 0
+fi
 
 if [[ -f "$STAMP" ]]; then
   echo "control plane: cached at $BIN"

@@ -1,0 +1,53 @@
+# The two commands that matter: `make run` (the whole system locally) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: install system-deps control-plane cluster cluster-down run test test-unit lint format bench clean
+
+install: system-deps $(VENV)/.installed
+
+system-deps:
+	@bash hack/install-system-deps.sh
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+control-plane:
+	@bash hack/build-control-plane.sh
+
+cluster: install control-plane
+	$(BIN)/apranova cluster up
+
+cluster-down:
+	$(BIN)/apranova cluster down
+
+run: install control-plane
+	$(BIN)/python hack/run_local.py
+
+test: install control-plane
+	$(BIN)/ruff check .
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-unit: install
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: install control-plane
+	@for script in bench/*.py; do echo "==> $$script"; $(BIN)/python $$script; done
+
+clean:
+	-$(BIN)/apranova cluster down --purge
+	rm -rf $(VENV) .local test-output

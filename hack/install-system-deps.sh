@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the machine packages the project needs and are not Python packages: PostgreSQL (tests
+# and `make run` start their own servers), Debian's Chromium (browser tests) and Go (building the
+# local control plane). Does nothing when they are present.
+set -euo pipefail
+
+missing=()
+command -v go >/dev/null 2>&1 || missing+=(golang-go)
+{ command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || missing+=(postgresql)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  exit 0
+fi
+if [[ $(id -u) -ne 0 ]]; then
+  echo "error: missing system packages: ${missing[*]}; install them (e.g. sudo apt-get install ${missing[*]})" >&2
+  exit 1
+fi
+echo "==> installing system packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

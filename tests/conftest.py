@@ -1,0 +1,120 @@
+"""Session fixtures shared by every test: the local control plane, PostgreSQL, an output folder.
+
+Unit tests use none of them. The control plane is started once (or reused when already running,
+for example by ``make run``) under a file lock, so several pytest processes can share it; it is
+stopped at the end only by the session that started it, unless ``APRANOVA_KEEP_CLUSTER=1``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from filelock import FileLock
+
+from apranova import cluster
+from apranova.local_postgres import LocalPostgres, free_port
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def test_output_dir() -> Path:
+    """A folder for this run's logs and screenshots: ``test-output/run-<time>-<pid>/``."""
+    base = Path(os.environ.get("APRANOVA_TEST_OUTPUT", PROJECT_ROOT / "test-output"))
+    path = base / f"run-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def kubeconfig() -> Iterator[str]:
+    """An admin kubeconfig for the local control plane, started here or reused."""
+    layout = cluster.Layout.from_env()
+    layout.local.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(layout.local / "cluster.lock")):
+        already_running = all(cluster.running_pid(layout, c) for c in cluster.COMPONENTS)
+        path = cluster.up(layout, quiet=True)
+    yield str(path)
+    if not already_running and os.environ.get("APRANOVA_KEEP_CLUSTER") != "1":
+        cluster.down(layout, quiet=True)
+
+
+@pytest.fixture(scope="session")
+def k8s_api_client(kubeconfig: str):
+    """A ``kubernetes.client.ApiClient`` for the admin kubeconfig."""
+    from kubernetes import config
+
+    client = config.new_client_from_config(config_file=kubeconfig)
+    yield client
+    client.close()
+
+
+def kubectl(
+    kubeconfig: str, *args: str, stdin: str | None = None, check: bool = True
+) -> subprocess.CompletedProcess:
+    """Run the control plane's own kubectl against ``kubeconfig``."""
+    result = subprocess.run(
+        [str(cluster.binary("kubectl")), f"--kubeconfig={kubeconfig}", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"kubectl {' '.join(args)} failed: {result.stderr}")
+    return result
+
+
+@pytest.fixture(scope="session")
+def crds_applied(kubeconfig: str) -> str:
+    """Every CRD in ``crds/`` and the default tracks in ``manifests/tracks/``, applied."""
+    crd_files = sorted((PROJECT_ROOT / "crds").glob("*.yaml"))
+    track_files = sorted((PROJECT_ROOT / "manifests" / "tracks").glob("*.yaml"))
+    layout = cluster.Layout.from_env()
+    with FileLock(str(layout.local / "crds.lock")):
+        for path in crd_files:
+            kubectl(
+                kubeconfig,
+                "apply",
+                "--server-side",
+                "--force-conflicts",
+                "--field-manager=apranova-tests",
+                "-f",
+                str(path),
+            )
+        if crd_files:
+            kubectl(
+                kubeconfig,
+                "wait",
+                "--for=condition=Established",
+                "--timeout=60s",
+                *[f"-f={p}" for p in crd_files],
+            )
+        for path in track_files:
+            kubectl(
+                kubeconfig,
+                "apply",
+                "--server-side",
+                "--force-conflicts",
+                "--field-manager=apranova-tests",
+                "-f",
+                str(path),
+            )
+    return kubeconfig
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[LocalPostgres]:
+    """A throw-away PostgreSQL server for this test session, on a free port."""
+    root = Path(tempfile.mkdtemp(prefix="apranova-pg-"))
+    server = LocalPostgres(root, free_port(), secrets.token_urlsafe(16))
+    server.init()
+    server.start()
+    yield server
+    server.destroy()
