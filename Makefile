@@ -28,7 +28,7 @@ cluster-down:
 	$(BIN)/apranova cluster down
 
 run: install control-plane
-	$(BIN)/python hack/run_local.py
+	$(BIN)/python -m apranova.local_stack
 
 test: install control-plane
 	$(BIN)/ruff check .

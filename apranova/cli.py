@@ -50,7 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``apranova`` console script."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    # REMAINDER does not capture a leading option (``apranova api --port 8001``): pass it on.
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and not hasattr(args, "rest"):
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    if unknown:
+        args.rest = [*unknown, *args.rest]
     return int(args.func(args) or 0)
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from filelock import FileLock
 
 from apranova import pki
 
@@ -206,7 +207,7 @@ def component_argv(component: str, layout: Layout, ports: Ports, tools: Path) ->
             "--use-service-account-credentials=true",
             f"--service-cluster-ip-range={SERVICE_CIDR}",
             "--leader-elect=false",
-            "--controllers=*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-route",
+            "--controllers=*,-nodeipam",
             "--concurrent-namespace-syncs=4",
         ]
     if component == "kube-scheduler":
@@ -491,6 +492,17 @@ def up(layout: Layout | None = None, ports: Ports | None = None, quiet: bool = F
     """
     layout = layout or Layout.from_env()
     ports = ports or Ports.from_env()
+    with _lock(layout):
+        return _up(layout, ports, quiet)
+
+
+def _lock(layout: Layout) -> FileLock:
+    """Serialises ``up`` and ``down`` across processes (tests, ``make run``, the CLI)."""
+    layout.local.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(layout.local / "cluster.lock"))
+
+
+def _up(layout: Layout, ports: Ports, quiet: bool) -> Path:
     started_at = time.monotonic()
     say = (lambda *_: None) if quiet else (lambda msg: print(msg, flush=True))
     missing = [c for c in COMPONENTS if running_pid(layout, c) is None]
@@ -510,6 +522,7 @@ def up(layout: Layout | None = None, ports: Ports | None = None, quiet: bool = F
                     f"stop it or choose another port (see APRANOVA_*_PORT in the README)"
                 )
     ensure_pki(layout, ports)
+    link_client_tools(layout, tools)
     _write(layout.state / "kwok-stages.yaml", kwok_stages_document(tools / "kwok-stages").encode())
     for component in COMPONENTS:
         if component not in missing:
@@ -529,12 +542,41 @@ def up(layout: Layout | None = None, ports: Ports | None = None, quiet: bool = F
             result = _kubectl(layout, "apply", "-f", "-", stdin=yaml.safe_dump(fake_node()))
             if result.returncode != 0:
                 raise ClusterError(f"could not create the fake node: {result.stderr.strip()}")
+        elif component in ("kube-controller-manager", "kube-scheduler"):
+            port = ports.owned_by(component)[0]
+            _wait(f"{component} /healthz", lambda p=port: _https_healthz(p), 60, layout, component)
     _wait("the fake node to be Ready", lambda: _node_ready(layout), 60, layout, "kwok")
     say(
-        f"cluster ready in {time.monotonic() - started_at:.1f}s; "
-        f"KUBECONFIG={layout.kubeconfig} kubectl get nodes"
+        f"cluster ready in {time.monotonic() - started_at:.1f}s; try:\n"
+        f"  export KUBECONFIG={layout.kubeconfig} PATH={layout.local / 'bin'}:$PATH\n"
+        f"  kubectl get nodes"
     )
     return layout.kubeconfig
+
+
+def link_client_tools(layout: Layout, tools: Path) -> None:
+    """Links ``kubectl`` and ``helm`` of the cached build into ``.local/bin``."""
+    bin_dir = layout.local / "bin"
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("kubectl", "helm"):
+        link = bin_dir / name
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(tools / "bin" / name)
+
+
+def _https_healthz(port: int) -> bool:
+    """``/healthz`` of a component serving a self-signed certificate on ``port``."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        with urllib.request.urlopen(
+            f"https://127.0.0.1:{port}/healthz", context=context, timeout=2
+        ) as resp:
+            return resp.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
 
 
 def _http_ok(url: str) -> bool:
@@ -561,6 +603,11 @@ def down(layout: Layout | None = None, purge: bool = False, quiet: bool = False)
     """Stop exactly the processes ``up`` started (by pid file); ``purge`` also wipes the data."""
     layout = layout or Layout.from_env()
     say = (lambda *_: None) if quiet else (lambda msg: print(msg, flush=True))
+    with _lock(layout):
+        _down(layout, purge, say)
+
+
+def _down(layout: Layout, purge: bool, say) -> None:
     for component in reversed(COMPONENTS):
         pid = running_pid(layout, component)
         if pid is not None:

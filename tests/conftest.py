@@ -2,7 +2,8 @@
 
 Unit tests use none of them. The control plane is started once (or reused when already running,
 for example by ``make run``) under a file lock, so several pytest processes can share it; it is
-stopped at the end only by the session that started it, unless ``APRANOVA_KEEP_CLUSTER=1``.
+left running for the next run (``apranova cluster down`` stops it), except in CI (``CI`` set),
+where the session that started it stops it; ``APRANOVA_KEEP_CLUSTER=1`` or ``0`` overrides.
 """
 
 from __future__ import annotations
@@ -37,12 +38,11 @@ def test_output_dir() -> Path:
 def kubeconfig() -> Iterator[str]:
     """An admin kubeconfig for the local control plane, started here or reused."""
     layout = cluster.Layout.from_env()
-    layout.local.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(layout.local / "cluster.lock")):
-        already_running = all(cluster.running_pid(layout, c) for c in cluster.COMPONENTS)
-        path = cluster.up(layout, quiet=True)
+    already_running = all(cluster.running_pid(layout, c) for c in cluster.COMPONENTS)
+    path = cluster.up(layout, quiet=True)
     yield str(path)
-    if not already_running and os.environ.get("APRANOVA_KEEP_CLUSTER") != "1":
+    keep = os.environ.get("APRANOVA_KEEP_CLUSTER", "0" if os.environ.get("CI") else "1")
+    if not already_running and keep != "1":
         cluster.down(layout, quiet=True)
 
 
@@ -77,6 +77,7 @@ def crds_applied(kubeconfig: str) -> str:
     crd_files = sorted((PROJECT_ROOT / "crds").glob("*.yaml"))
     track_files = sorted((PROJECT_ROOT / "manifests" / "tracks").glob("*.yaml"))
     layout = cluster.Layout.from_env()
+    layout.local.mkdir(parents=True, exist_ok=True)
     with FileLock(str(layout.local / "crds.lock")):
         for path in crd_files:
             kubectl(
