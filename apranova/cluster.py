@@ -441,7 +441,7 @@ def readyz(layout: Layout, ports: Ports) -> bool:
     return api_get(layout, ports, "/readyz")[0] == 200
 
 
-def _start(component: str, argv: list[str], layout: Layout) -> int:
+def _start(component: str, argv: list[str], layout: Layout) -> subprocess.Popen:
     layout.logs.mkdir(parents=True, exist_ok=True)
     layout.run.mkdir(parents=True, exist_ok=True)
     log = layout.log_file(component).open("ab")
@@ -450,15 +450,28 @@ def _start(component: str, argv: list[str], layout: Layout) -> int:
     )
     log.close()
     layout.pid_file(component).write_text(str(proc.pid))
-    return proc.pid
+    return proc
 
 
-def _wait(what: str, check, timeout: float, layout: Layout, component: str) -> None:
+def _wait(
+    what: str,
+    check,
+    timeout: float,
+    layout: Layout,
+    component: str,
+    proc: subprocess.Popen | None = None,
+) -> None:
+    """Wait for ``check``; fail early when the component's process exits.
+
+    Liveness comes from our own child (``proc``) when we just started it: right after fork its
+    /proc cmdline is still ours, so the pid-file check would misreport it as gone.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
             return
-        if running_pid(layout, component) is None:
+        exited = proc.poll() is not None if proc else running_pid(layout, component) is None
+        if exited:
             tail = _tail(layout.log_file(component))
             raise ClusterError(
                 f"{component} exited while waiting for {what}; its log "
@@ -524,11 +537,15 @@ def _up(layout: Layout, ports: Ports, quiet: bool) -> Path:
     ensure_pki(layout, ports)
     link_client_tools(layout, tools)
     _write(layout.state / "kwok-stages.yaml", kwok_stages_document(tools / "kwok-stages").encode())
+    started: dict[str, subprocess.Popen] = {}
     for component in COMPONENTS:
         if component not in missing:
             continue
         say(f"starting {component} (log: {layout.log_file(component)})")
-        _start(component, component_argv(component, layout, ports, tools), layout)
+        started[component] = _start(
+            component, component_argv(component, layout, ports, tools), layout
+        )
+        proc = started[component]
         if component == "etcd":
             _wait(
                 "etcd",
@@ -536,16 +553,32 @@ def _up(layout: Layout, ports: Ports, quiet: bool) -> Path:
                 60,
                 layout,
                 component,
+                proc,
             )
         elif component == "kube-apiserver":
-            _wait("kube-apiserver /readyz", lambda: readyz(layout, ports), 120, layout, component)
+            ready = lambda: readyz(layout, ports)  # noqa: E731
+            _wait("kube-apiserver /readyz", ready, 120, layout, component, proc)
             result = _kubectl(layout, "apply", "-f", "-", stdin=yaml.safe_dump(fake_node()))
             if result.returncode != 0:
                 raise ClusterError(f"could not create the fake node: {result.stderr.strip()}")
         elif component in ("kube-controller-manager", "kube-scheduler"):
             port = ports.owned_by(component)[0]
-            _wait(f"{component} /healthz", lambda p=port: _https_healthz(p), 60, layout, component)
-    _wait("the fake node to be Ready", lambda: _node_ready(layout), 60, layout, "kwok")
+            _wait(
+                f"{component} /healthz",
+                lambda p=port: _https_healthz(p),
+                60,
+                layout,
+                component,
+                proc,
+            )
+    _wait(
+        "the fake node to be Ready",
+        lambda: _node_ready(layout),
+        60,
+        layout,
+        "kwok",
+        started.get("kwok"),
+    )
     say(
         f"cluster ready in {time.monotonic() - started_at:.1f}s; try:\n"
         f"  export KUBECONFIG={layout.kubeconfig} PATH={layout.local / 'bin'}:$PATH\n"

@@ -1,6 +1,7 @@
 """Time from ``apranova cluster up`` (warm cache) to ``/readyz`` ok, and the cache's size.
 
-Stops a running local cluster first (keeping its data), then starts it again ``--runs`` times.
+Stops a running local cluster first (keeping its data), then starts it again ``--runs`` times,
+each time as a user would: ``apranova cluster down`` then ``apranova cluster up``.
 Prints the figures and writes them to ``bench/results/cluster_startup.json``.
 """
 
@@ -10,6 +11,7 @@ import argparse
 import json
 import statistics
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -24,13 +26,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    layout = cluster.Layout.from_env()
     tools = cluster.tools_dir()
     timings = []
+    command = [sys.executable, "-m", "apranova.cli", "cluster"]
     for _ in range(args.runs):
-        cluster.down(layout, quiet=True)
+        subprocess.run([*command, "down"], check=True, capture_output=True)
         start = time.monotonic()
-        cluster.up(layout, quiet=True)
+        subprocess.run([*command, "up"], check=True, capture_output=True)
         timings.append(time.monotonic() - start)
     versions = subprocess.run(
         [str(tools / "bin" / "kube-apiserver"), "--version"], capture_output=True, text=True
