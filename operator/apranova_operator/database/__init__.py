@@ -1,0 +1,1 @@
+"""Per-student PostgreSQL schemas: settings, plan, credentials, the admin adapter and the step."""
