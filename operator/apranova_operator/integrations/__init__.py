@@ -1,0 +1,1 @@
+"""Optional integrations with outside services: a Discord invite and a GitHub repository."""
