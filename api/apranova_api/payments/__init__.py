@@ -1,0 +1,1 @@
+"""Payments: checkout, the Stripe webhook, fulfilment, and the gateways that talk to Stripe."""

@@ -1,0 +1,120 @@
+"""The StudentEnrollment of a student: built from database facts, then made to exist.
+
+:func:`desired_enrollment` is pure; :func:`ensure_enrollment` creates it ("already exists" is
+success) and, when the database says the student is suspended, patches ``spec.suspended``.
+It never un-suspends: lifting a suspension is a deliberate act, not a repair.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from apranova.names import enrollment_name
+from apranova_api.kube import Cluster
+from apranova_api.models import SUSPENDED, Payment, User
+from apranova_operator.labels import GROUP, TRACK, VERSION
+
+KIND = "StudentEnrollment"
+
+
+@dataclass(frozen=True)
+class EnrollmentFacts:
+    """What the database knows about a student's enrollment."""
+
+    user_id: int
+    email: str
+    name: str
+    username: str
+    track: str
+    suspended: bool
+    suspension_reason: str | None
+    checkout_session_id: str | None
+    payment_intent_id: str | None
+    amount: int | None
+    currency: str | None
+
+
+def desired_enrollment(facts: EnrollmentFacts, extra_labels: dict[str, str]) -> dict[str, Any]:
+    """The StudentEnrollment object for ``facts`` (design.md section 3)."""
+    payment: dict[str, Any] = {"provider": "stripe"}
+    if facts.checkout_session_id:
+        payment["checkoutSessionId"] = facts.checkout_session_id
+    if facts.payment_intent_id:
+        payment["paymentIntentId"] = facts.payment_intent_id
+    if facts.amount is not None:
+        payment["amountTotal"] = facts.amount
+    if facts.currency:
+        payment["currency"] = facts.currency
+    spec: dict[str, Any] = {
+        "student": {
+            "id": str(facts.user_id),
+            "email": facts.email,
+            "name": facts.name or facts.username,
+            "username": facts.username,
+        },
+        "track": facts.track,
+        "payment": payment,
+        "suspended": facts.suspended,
+    }
+    if facts.suspended and facts.suspension_reason:
+        spec["suspensionReason"] = facts.suspension_reason
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": KIND,
+        "metadata": {
+            "name": enrollment_name(facts.username),
+            "labels": {**extra_labels, TRACK: facts.track},
+        },
+        "spec": spec,
+    }
+
+
+def suspension_patch(existing: dict[str, Any], desired: dict[str, Any]) -> dict[str, Any] | None:
+    """The spec patch that suspends ``existing`` as ``desired`` says, or ``None`` (pure)."""
+    want = desired["spec"]
+    have = existing.get("spec") or {}
+    if not want["suspended"]:
+        return None
+    reason = want.get("suspensionReason", "")
+    if have.get("suspended") is True and have.get("suspensionReason", "") == reason:
+        return None
+    return {"suspended": True, "suspensionReason": reason}
+
+
+def ensure_enrollment(kube: Cluster, desired: dict[str, Any]) -> str:
+    """Make the enrollment exist (and be suspended when it should); returns what it did."""
+    if kube.create_enrollment(desired):
+        return "created"
+    name = desired["metadata"]["name"]
+    existing = kube.get_enrollment(name)
+    if existing is None:
+        return "created" if kube.create_enrollment(desired) else "exists"
+    patch = suspension_patch(existing, desired)
+    if patch is None:
+        return "exists"
+    kube.patch_enrollment_spec(name, patch)
+    return "suspended"
+
+
+def facts_for_user(db: Session, user: User) -> EnrollmentFacts:
+    """The enrollment facts of ``user``: the user row and its first payment."""
+    payment = db.scalars(
+        select(Payment).where(Payment.user_id == user.id).order_by(Payment.id).limit(1)
+    ).first()
+    return EnrollmentFacts(
+        user_id=user.id,
+        email=user.email,
+        name=user.name,
+        username=user.username,
+        track=user.track,
+        suspended=user.enrollment_status == SUSPENDED,
+        suspension_reason=user.suspension_reason,
+        checkout_session_id=payment.checkout_session_id if payment else None,
+        payment_intent_id=payment.payment_intent_id if payment else None,
+        amount=payment.amount if payment else None,
+        currency=payment.currency if payment else None,
+    )

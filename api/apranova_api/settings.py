@@ -1,0 +1,116 @@
+"""The API's settings, read from the environment and validated at start-up."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = f"sqlite:///{Path('.local/apranova.db').resolve()}"
+DEFAULT_REDIRECT_ORIGINS = "http://127.0.0.1:8000,http://localhost:8000"
+_LABEL_KEY = re.compile(
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+)
+_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of a URL, lower-cased; empty for anything that is not http(s)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname.lower()}{port}"
+
+
+def _parse_origins(value: object) -> list[str]:
+    items = value.split(",") if isinstance(value, str) else list(value)  # type: ignore[call-overload]
+    origins = []
+    for item in (str(i).strip() for i in items):
+        if not item:
+            continue
+        origin = origin_of(item)
+        if not origin or origin != item.rstrip("/").lower():
+            raise ValueError(f"{item!r} is not an origin like https://apranova.example.com")
+        origins.append(origin)
+    return origins
+
+
+def _parse_labels(value: object) -> dict[str, str]:
+    if isinstance(value, dict):
+        return {str(k): str(v) for k, v in value.items()}
+    labels: dict[str, str] = {}
+    for item in str(value).split(","):
+        if not item.strip():
+            continue
+        key, sep, val = item.strip().partition("=")
+        if not sep or not _LABEL_KEY.match(key) or not _LABEL_VALUE.match(val):
+            raise ValueError(f"{item!r} is not a label like apranova.io/test-run=abc")
+        labels[key] = val
+    return labels
+
+
+class Settings(BaseSettings):
+    """Environment variables of ``apranova api`` (documented in README.md, section api)."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=True)
+
+    APRANOVA_ENV: Literal["development", "test", "staging", "production"] = "development"
+    DATABASE_URL: str = DEFAULT_DATABASE_URL
+    STRIPE_SECRET_KEY: SecretStr | None = None
+    STRIPE_WEBHOOK_SECRET: SecretStr | None = None
+    STRIPE_API_BASE: str = "https://api.stripe.com"
+    ALLOWED_REDIRECT_ORIGINS: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: _parse_origins(DEFAULT_REDIRECT_ORIGINS)
+    )
+    ENROLLMENT_LABELS: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    WEBHOOK_MAX_BODY_BYTES: int = Field(default=256 * 1024, ge=1024, le=10 * 1024 * 1024)
+    WEBHOOK_TOLERANCE_SECONDS: int = Field(default=300, ge=1, le=3600)
+    REPAIR_INTERVAL_SECONDS: float = Field(default=60.0, gt=0, le=3600)
+
+    @field_validator("ALLOWED_REDIRECT_ORIGINS", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> list[str]:
+        return _parse_origins(value)
+
+    @field_validator("ENROLLMENT_LABELS", mode="before")
+    @classmethod
+    def _labels(cls, value: object) -> dict[str, str]:
+        return _parse_labels(value)
+
+    @field_validator("STRIPE_API_BASE")
+    @classmethod
+    def _api_base(cls, value: str) -> str:
+        if not origin_of(value):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _payment_mode(self) -> Settings:
+        production = self.APRANOVA_ENV == "production"
+        key = self.STRIPE_SECRET_KEY.get_secret_value() if self.STRIPE_SECRET_KEY else None
+        if key is None and production:
+            raise ValueError(
+                "STRIPE_SECRET_KEY is required when APRANOVA_ENV=production: "
+                "the offline checkout never runs in production"
+            )
+        if key is not None and key.startswith("sk_live_") and not production:
+            raise ValueError("STRIPE_SECRET_KEY is a live key (sk_live_) outside production")
+        if key is not None and self.STRIPE_WEBHOOK_SECRET is None:
+            raise ValueError("STRIPE_WEBHOOK_SECRET is required when STRIPE_SECRET_KEY is set")
+        return self
+
+    @property
+    def offline(self) -> bool:
+        """True when no Stripe key is set: the local checkout page stands in for Stripe."""
+        return self.STRIPE_SECRET_KEY is None

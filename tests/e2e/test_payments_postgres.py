@@ -1,0 +1,30 @@
+"""The payment flow tests of tests/unit/api/test_payments_flow.py, on a real PostgreSQL."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import pytest
+
+from tests.unit.api.test_payments_flow import (  # noqa: F401  (collected here on PostgreSQL)
+    test_async_failure_marks_the_order_failed,
+    test_cluster_outage_answers_503_then_the_retry_completes,
+    test_completed_event_fulfils_everything_once,
+    test_concurrent_duplicate_deliveries_give_one_of_everything,
+    test_refund_and_dispute_suspend_the_enrollment,
+    test_refund_before_fulfilment_is_applied_at_fulfilment,
+    test_refused_deliveries_write_nothing,
+    test_repair_pass_creates_missing_and_suspends_refunded_enrollments,
+    test_same_local_part_gets_distinct_usernames,
+    test_unpaid_session_waits_for_async_success_in_any_order,
+    test_verify_completes_fulfilment_when_the_webhook_is_late,
+)
+
+pytestmark = [pytest.mark.postgres]
+
+
+@pytest.fixture
+def database_url(postgres_server: Any) -> str:
+    """A fresh PostgreSQL database per test."""
+    return postgres_server.create_database(f"payments_{secrets.token_hex(6)}")
