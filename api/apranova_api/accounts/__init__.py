@@ -1,0 +1,1 @@
+"""Student accounts: welcome email, passwords, sessions, status, progress, GDPR, forward-auth."""

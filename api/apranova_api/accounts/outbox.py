@@ -1,0 +1,214 @@
+"""The outbox sender: delivers queued emails, retrying with backoff until the server takes them.
+
+Each message is claimed with ``SELECT ... FOR UPDATE SKIP LOCKED`` so several API processes share
+the work. The set-password token is issued in a savepoint around the SMTP conversation: when
+sending fails the token is rolled back (it never existed), when it succeeds the token and the
+``sent_at`` mark commit together. Delivery is at least once: a crash between a successful send
+and the commit sends the email again, with a new link.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import smtplib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+
+from prometheus_client import Counter
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from apranova_api.accounts.clock import as_utc, utc_now
+from apranova_api.accounts.emails import Links, password_reset_email, welcome_email
+from apranova_api.accounts.mail import parse_smtp_url, send_message
+from apranova_api.accounts.models import OutboxMessage
+from apranova_api.accounts.password_tokens import (
+    PURPOSE_RESET,
+    PURPOSE_SET_PASSWORD,
+    issue_password_token,
+)
+from apranova_api.accounts.settings import AccountsSettings
+from apranova_api.accounts.welcome import PASSWORD_RESET, WELCOME
+from apranova_api.models import User
+
+MESSAGES_PER_ROUND = 100
+
+log = logging.getLogger(__name__)
+
+EMAILS_SENT = Counter("apranova_emails_sent_total", "Emails accepted by the SMTP server", ["kind"])
+EMAIL_FAILURES = Counter(
+    "apranova_email_send_failures_total", "Failed attempts to hand an email to the SMTP server"
+)
+
+
+@dataclass(frozen=True)
+class InviteState:
+    """The Discord invite of a student's enrollment, and whether one may still appear."""
+
+    invite: str | None
+    pending: bool
+
+
+NO_INVITE = InviteState(invite=None, pending=False)
+
+InviteLookup = Callable[[str], InviteState]
+"""Username -> the state of the enrollment's Discord invite."""
+
+Sender = Callable[[EmailMessage], None]
+
+
+def retry_delay(attempts: int, max_backoff: float) -> timedelta:
+    """Wait before attempt ``attempts + 1``: 2, 4, 8 ... seconds, capped at ``max_backoff``."""
+    return timedelta(seconds=min(max_backoff, 2.0 ** min(attempts, 30)))
+
+
+def welcome_due_at(
+    created_at: datetime, now: datetime, invite: InviteState, wait: timedelta, poll: timedelta
+) -> datetime | None:
+    """When to look at a welcome email again if it should wait for the Discord invite, else None.
+
+    The email waits while an invite may still appear, and at most ``wait`` after it was queued,
+    so it carries the invite when the operator creates one quickly and is never held back long.
+    """
+    deadline = as_utc(created_at) + wait
+    if invite.invite is not None or not invite.pending or now >= deadline:
+        return None
+    return min(now + poll, deadline)
+
+
+class OutboxSender:
+    """Sends due messages from the outbox; run :meth:`run` as an asyncio task."""
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        settings: AccountsSettings,
+        invite_of: InviteLookup | None,
+        send: Sender | None = None,
+    ) -> None:
+        self._session_factory = session_factory
+        self._settings = settings
+        self._invite_of = invite_of
+        target = parse_smtp_url(settings.smtp_url)
+        self._send = send or (
+            lambda message: send_message(target, message, settings.smtp_timeout_seconds)
+        )
+        self._links = Links(settings.public_base_url)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver due messages every ``OUTBOX_POLL_SECONDS`` until ``stop`` is set."""
+        while not stop.is_set():
+            try:
+                await asyncio.to_thread(self.deliver_due)
+            except Exception:
+                log.exception("outbox: delivery round failed; trying again next round")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self._settings.outbox_poll_seconds)
+
+    def deliver_due(self) -> int:
+        """Handle every message that is due now; returns how many were handled."""
+        handled = 0
+        while handled < MESSAGES_PER_ROUND and self.deliver_next(utc_now()):
+            handled += 1
+        return handled
+
+    def deliver_next(self, now: datetime) -> bool:
+        """Handle the oldest due message; False when none is due."""
+        with self._session_factory() as session, session.begin():
+            message = session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.sent_at.is_(None), OutboxMessage.next_attempt_at <= now)
+                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            ).first()
+            if message is None:
+                return False
+            user = session.get(User, message.user_id)
+            if user is None or not user.is_active:
+                session.delete(message)
+                return True
+            invite = self._invite_of(user.username) if self._invite_of else NO_INVITE
+            if message.kind == WELCOME:
+                later = welcome_due_at(
+                    message.created_at,
+                    now,
+                    invite,
+                    timedelta(seconds=self._settings.welcome_invite_wait_seconds),
+                    timedelta(seconds=self._settings.outbox_poll_seconds),
+                )
+                if later is not None:
+                    message.next_attempt_at = later
+                    return True
+            self._attempt(session, message, user, invite.invite, now)
+            return True
+
+    def _attempt(
+        self,
+        session: Session,
+        message: OutboxMessage,
+        user: User,
+        invite: str | None,
+        now: datetime,
+    ) -> None:
+        message.attempts += 1
+        try:
+            with session.begin_nested():
+                self._send(self._compose(session, message, user, invite, now))
+        except (smtplib.SMTPException, OSError) as error:
+            EMAIL_FAILURES.inc()
+            delay = retry_delay(message.attempts, self._settings.outbox_max_backoff_seconds)
+            message.last_error = f"{type(error).__name__}: {error}"[:500]
+            message.next_attempt_at = now + delay
+            log.warning(
+                "outbox: sending %s #%s failed (%s); retrying in %ss",
+                message.kind,
+                message.id,
+                message.last_error,
+                delay.total_seconds(),
+            )
+            return
+        message.sent_at = now
+        message.last_error = None
+        EMAILS_SENT.labels(kind=message.kind).inc()
+
+    def _compose(
+        self,
+        session: Session,
+        message: OutboxMessage,
+        user: User,
+        invite: str | None,
+        now: datetime,
+    ) -> EmailMessage:
+        settings = self._settings
+        if message.kind == PASSWORD_RESET:
+            ttl = timedelta(seconds=settings.reset_token_ttl_seconds)
+            token = issue_password_token(
+                session, user_id=user.id, purpose=PURPOSE_RESET, ttl=ttl, now=now
+            )
+            return password_reset_email(
+                sender=settings.mail_from,
+                to=user.email,
+                name=user.name,
+                links=self._links,
+                token=token,
+                token_minutes=max(1, settings.reset_token_ttl_seconds // 60),
+            )
+        ttl = timedelta(seconds=settings.set_password_token_ttl_seconds)
+        token = issue_password_token(
+            session, user_id=user.id, purpose=PURPOSE_SET_PASSWORD, ttl=ttl, now=now
+        )
+        return welcome_email(
+            sender=settings.mail_from,
+            to=user.email,
+            name=user.name,
+            track=user.track,
+            links=self._links,
+            token=token,
+            token_hours=max(1, settings.set_password_token_ttl_seconds // 3600),
+            discord_invite=invite,
+        )

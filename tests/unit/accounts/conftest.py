@@ -1,0 +1,36 @@
+"""A migrated SQLite database (a file, no server) and a student in it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from apranova_api.db import make_engine, make_session_factory
+from apranova_api.migrate import upgrade_to_head
+from apranova_api.models import User
+
+
+@pytest.fixture
+def sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'accounts.db'}")
+    upgrade_to_head(engine)
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def student(sessions: sessionmaker[Session]) -> User:
+    with sessions() as session, session.begin():
+        user = User(
+            email="ada@example.com",
+            name="Ada Lovelace",
+            username="ada",
+            track="DP",
+            payment_verified=True,
+            privacy_accepted=True,
+        )
+        session.add(user)
+    return user
