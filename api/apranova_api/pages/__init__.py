@@ -1,0 +1,1 @@
+"""The student-facing pages: server-rendered templates with a little plain JavaScript."""

@@ -1,0 +1,36 @@
+"""Settings of the student pages, read from environment variables at start-up."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class PagesSettings(BaseSettings):
+    """Every variable is documented in README.md, section ``pages``."""
+
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+
+    discord_community_url: str = Field(
+        default="https://discord.gg/apranova",
+        description="The community invite the payment success page links to.",
+    )
+
+    @field_validator("discord_community_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                "DISCORD_COMMUNITY_URL must be an http(s) URL such as https://discord.gg/apranova"
+            )
+        return value
+
+
+@lru_cache(maxsize=1)
+def pages_settings() -> PagesSettings:
+    """The process's settings, read once."""
+    return PagesSettings()
