@@ -11,9 +11,11 @@ import sys
 import uvicorn
 from pydantic import ValidationError
 
+from apranova_api.accounts.settings import AccountsSettings
 from apranova_api.app import create_app
 from apranova_api.db import make_engine
 from apranova_api.migrate import upgrade_to_head
+from apranova_api.pages.settings import PagesSettings
 from apranova_api.settings import Settings
 
 
@@ -55,16 +57,28 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def settings_problems() -> list[str]:
+    """One line per bad environment variable, across every settings module of the API."""
+    problems: list[str] = []
+    for model in (Settings, AccountsSettings, PagesSettings):
+        try:
+            model()
+        except ValidationError as error:
+            for problem in error.errors():
+                where = ".".join(str(part) for part in problem["loc"]).upper() or model.__name__
+                problems.append(f"{where}: {problem['msg']}")
+    return problems
+
+
 def run_api(argv: list[str]) -> int:
     """Entry point of ``apranova api``; returns the exit status."""
     args = parse_args(argv)
-    try:
-        settings = Settings()
-    except ValidationError as error:
-        for problem in error.errors():
-            where = ".".join(str(part) for part in problem["loc"]) or "settings"
-            print(f"apranova api: {where}: {problem['msg']}", file=sys.stderr)
+    problems = settings_problems()
+    if problems:
+        for problem in problems:
+            print(f"apranova api: {problem}", file=sys.stderr)
         return 2
+    settings = Settings()
     if "ALLOWED_REDIRECT_ORIGINS" not in os.environ:
         own = listening_origins(args.host, args.port)
         merged = list(dict.fromkeys([*settings.ALLOWED_REDIRECT_ORIGINS, *own]))
