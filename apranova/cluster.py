@@ -208,6 +208,7 @@ def component_argv(component: str, layout: Layout, ports: Ports, tools: Path) ->
             f"--service-cluster-ip-range={SERVICE_CIDR}",
             "--leader-elect=false",
             "--controllers=*,-nodeipam",
+            "--enable-hostpath-provisioner=true",
             "--concurrent-namespace-syncs=4",
         ]
     if component == "kube-scheduler":
@@ -357,6 +358,22 @@ def fake_node() -> dict:
             "allocatable": {"cpu": "64", "memory": "256Gi", "pods": "1000"},
             "capacity": {"cpu": "64", "memory": "256Gi", "pods": "1000"},
         },
+    }
+
+
+def storage_class() -> dict:
+    """The default StorageClass, served by kube-controller-manager's hostPath provisioner, so
+    claims bind and their pods schedule (the scheduler never binds pods to unbound claims)."""
+    return {
+        "apiVersion": "storage.k8s.io/v1",
+        "kind": "StorageClass",
+        "metadata": {
+            "name": "local-hostpath",
+            "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+        },
+        "provisioner": "kubernetes.io/host-path",
+        "reclaimPolicy": "Delete",
+        "volumeBindingMode": "Immediate",
     }
 
 
@@ -561,6 +578,9 @@ def _up(layout: Layout, ports: Ports, quiet: bool) -> Path:
             result = _kubectl(layout, "apply", "-f", "-", stdin=yaml.safe_dump(fake_node()))
             if result.returncode != 0:
                 raise ClusterError(f"could not create the fake node: {result.stderr.strip()}")
+            result = _kubectl(layout, "apply", "-f", "-", stdin=yaml.safe_dump(storage_class()))
+            if result.returncode != 0:
+                raise ClusterError(f"could not create the storage class: {result.stderr.strip()}")
         elif component in ("kube-controller-manager", "kube-scheduler"):
             port = ports.owned_by(component)[0]
             _wait(

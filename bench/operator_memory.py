@@ -74,7 +74,7 @@ def main() -> int:
     objects = client.CustomObjectsApi(api)
     run = secrets.token_hex(4)
     selector = f"apranova.io/test-run={run}"
-    track = f"Bench{run}"
+    track = f"bench{run}"
     names = [f"b{run}-{i}" for i in range(args.count)]
     objects.create_cluster_custom_object(GROUP, VERSION, "tracks", bench_track(track))
     operator = start_operator(
@@ -124,7 +124,7 @@ def main() -> int:
             except ApiException as error:
                 if error.status != 404:
                     raise
-        deadline = time.monotonic() + 1800
+        deadline = time.monotonic() + 900
         while (
             time.monotonic() < deadline
             and objects.list_cluster_custom_object(

@@ -27,4 +27,25 @@ class RegisteredStep:
 
 def registered_steps() -> list[RegisteredStep]:
     """The steps, imported lazily so a step's dependencies load only when the operator runs."""
-    return []
+    from apranova_operator.database import step as database
+    from apranova_operator.integrations import settings as integrations_settings
+    from apranova_operator.integrations import step as integrations
+
+    return [
+        RegisteredStep(
+            name="database",
+            condition_type=database.CONDITION_TYPE,
+            applies=lambda track_spec: bool(track_spec.get("database")),
+            reconcile=database.reconcile,
+            cleanup=database.cleanup,
+            validate_settings=database.validate_settings,
+        ),
+        RegisteredStep(
+            name="integrations",
+            condition_type=integrations.CONDITION_TYPE,
+            applies=integrations.applies,
+            reconcile=integrations.reconcile,
+            cleanup=integrations.cleanup,
+            validate_settings=integrations_settings.validate_settings,
+        ),
+    ]

@@ -1,0 +1,533 @@
+"""Reconciling one enrollment: the imperative shell around the pure renderers.
+
+``converge`` reads the enrollment and its track, applies every desired object with server-side
+apply, prunes objects that are no longer desired, runs the registered steps and writes the
+status. ``refresh`` only recomputes tool readiness from the Deployments (cheap; runs on every
+Deployment status change). ``finalize`` tears the environment down when the enrollment is
+deleted. Each answers the delay after which it wants to run again, or ``None``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from apranova import names
+from apranova_operator import labels
+from apranova_operator.events import EnrollmentEvents, EventRecorder, now_iso
+from apranova_operator.kube import Kube, KubeError
+from apranova_operator.metrics import (
+    ENROLLMENT_PHASES,
+    RECONCILE_DURATION,
+    RECONCILE_ERRORS,
+    TIME_TO_READY,
+)
+from apranova_operator.render import credentials, namespace, network, quota, tools
+from apranova_operator.render.context import InvalidInput, RenderContext, render_context
+from apranova_operator.render.status import (
+    NAMESPACE_READY,
+    READY,
+    TOOLS_READY,
+    Check,
+    compose_status,
+    deployment_readiness,
+    set_condition,
+    status_changes,
+    tools_check,
+    transitions,
+)
+from apranova_operator.secret_store import KubeSecretStore
+from apranova_operator.settings import OperatorSettings
+from apranova_operator.step_registry import RegisteredStep
+from apranova_operator.steps import StepContext, StepResult
+
+log = logging.getLogger(__name__)
+
+CHILD_KINDS = (
+    "ServiceAccount",
+    "ResourceQuota",
+    "LimitRange",
+    "NetworkPolicy",
+    "Secret",
+    "PersistentVolumeClaim",
+    "Deployment",
+    "Service",
+    "Ingress",
+)
+PRUNABLE_TOOL_KINDS = ("Deployment", "Service", "Ingress", "PersistentVolumeClaim", "Secret")
+NAMESPACE_RETRY = 2.0
+
+Key = tuple[str, str]
+
+
+@contextmanager
+def timed(step: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        RECONCILE_DURATION.labels(step).observe(time.perf_counter() - started)
+
+
+def _key(body: Mapping[str, Any]) -> Key:
+    return body["kind"], body["metadata"]["name"]
+
+
+def _revision(body: Mapping[str, Any]) -> str:
+    """What changes when an object's desired state changes: its spec generation, or for kinds
+    without one, the operator's own managed-fields entry (untouched by controllers' writes)."""
+    metadata = body["metadata"]
+    if metadata.get("generation"):
+        return str(metadata["generation"])
+    ours = [
+        entry
+        for entry in metadata.get("managedFields") or []
+        if entry.get("manager") == labels.FIELD_MANAGER and entry.get("operation") == "Apply"
+    ]
+    return json.dumps(ours, sort_keys=True)
+
+
+def _parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+class Reconciler:
+    def __init__(
+        self,
+        kube: Kube,
+        settings: OperatorSettings,
+        recorder: EventRecorder,
+        steps: Sequence[RegisteredStep],
+    ) -> None:
+        self.kube = kube
+        self.settings = settings
+        self.recorder = recorder
+        self.steps = list(steps)
+
+    def selected(self, body: Mapping[str, Any]) -> bool:
+        """True when the enrollment carries every label of ``ENROLLMENT_SELECTOR``."""
+        found = body.get("metadata", {}).get("labels") or {}
+        return all(found.get(k) == v for k, v in self.settings.enrollment_selector.items())
+
+    async def work(self, name: str, full: bool) -> float | None:
+        """The work queue's entry point."""
+        with timed("total" if full else "refresh"):
+            return await (self.converge(name) if full else self.refresh(name))
+
+    async def report_failure(self, name: str, error: BaseException) -> None:
+        """An unexpected failure: count it, tell the enrollment's events and its Ready condition."""
+        reason = "ApiError" if isinstance(error, KubeError) else type(error).__name__
+        RECONCILE_ERRORS.labels(reason).inc()
+        body = await self.kube.get("StudentEnrollment", name)
+        if body is None:
+            return
+        self.recorder.for_enrollment(body)("Warning", "ReconcileFailed", str(error))
+        current = body.get("status") or {}
+        conditions = set_condition(
+            current.get("conditions") or [],
+            Check(READY, False, "ReconcileFailed", str(error)[:1000]),
+            current.get("observedGeneration", 0),
+            now_iso(),
+        )
+        await self.kube.merge_patch(
+            "StudentEnrollment", name, {"status": {"conditions": conditions}}, "status"
+        )
+
+    # ---------------------------------------------------------------- converge
+
+    async def converge(self, name: str) -> float | None:
+        body = await self.kube.get("StudentEnrollment", name)
+        if body is None:
+            ENROLLMENT_PHASES.forget(name)
+            return None
+        if not self.selected(body):
+            return None
+        events = self.recorder.for_enrollment(body)
+        if body["metadata"].get("deletionTimestamp"):
+            return await self.finalize(body, events)
+        body = await self._ensure_finalizer(body)
+        spec = body["spec"]
+        track_name = spec["track"]
+        with timed("track"):
+            track = await self.kube.get("Track", labels.track_resource_name(track_name))
+        if track is None:
+            message = f"track {track_name!r} does not exist; provisioning starts when it does"
+            return await self._report_bad_input(
+                body, events, Check(NAMESPACE_READY, False, "TrackNotFound", message), pending=True
+            )
+        try:
+            ctx = render_context(body, track_name, track.get("spec") or {}, self.settings)
+            track_tools = tools.track_tools(ctx)
+            urls = {tool.name: tools.tool_url(ctx, tool) for tool in track_tools}
+        except InvalidInput as error:
+            return await self._report_bad_input(
+                body, events, Check(TOOLS_READY, False, error.reason, error.message)
+            )
+        with timed("namespace"):
+            found = await self.kube.get("Namespace", ctx.namespace)
+        if not namespace.is_ours(found, name):
+            message = f"namespace {ctx.namespace} exists and was not created for this enrollment"
+            return await self._report_bad_input(
+                body, events, Check(NAMESPACE_READY, False, "NamespaceConflict", message)
+            )
+        if found is not None and found["metadata"].get("deletionTimestamp"):
+            message = f"namespace {ctx.namespace} is still being deleted"
+            await self._report_bad_input(
+                body, events, Check(NAMESPACE_READY, False, "NamespaceTerminating", message)
+            )
+            return NAMESPACE_RETRY
+        return await self._provision(body, ctx, track_tools, urls, found is None, events)
+
+    async def _provision(
+        self,
+        body: dict[str, Any],
+        ctx: RenderContext,
+        track_tools: list[tools.ToolSpec],
+        urls: dict[str, str],
+        new_namespace: bool,
+        events: EnrollmentEvents,
+    ) -> float | None:
+        with timed("namespace"):
+            await self.kube.apply(namespace.namespace(ctx))
+        if new_namespace:
+            events("Normal", "NamespaceCreated", f"created namespace {ctx.namespace}")
+        existing = await self._children(ctx)
+        with timed("base"):
+            base = [
+                namespace.service_account(ctx),
+                quota.resource_quota(ctx),
+                quota.limit_range(ctx),
+                *network.network_policies(ctx),
+                *(await self._credential_secrets(ctx, track_tools, existing)),
+            ]
+            await self._apply_all(base, existing, events)
+        with timed("tools"):
+            tool_objects = [obj for tool in track_tools for obj in tools.tool_objects(ctx, tool)]
+            applied = await self._apply_all(tool_objects, existing, events)
+        with timed("prune"):
+            await self._prune(existing, {_key(obj) for obj in base + tool_objects}, events)
+        tool_status = [
+            self._tool_status(tool, urls[tool.name], applied.get(("Deployment", tool.name)))
+            for tool in track_tools
+        ]
+        step_results = await self._run_steps(body, ctx, events)
+        checks = [
+            Check(NAMESPACE_READY, True, "NamespaceProvisioned", ""),
+            tools_check(tool_status, ctx.suspended),
+            *(Check(r.condition_type, r.ready, r.reason, r.message) for r in step_results),
+        ]
+        extra: dict[str, Any] = {}
+        for result in step_results:
+            extra.update(result.status_patch)
+        applicable = {r.condition_type for r in step_results}
+        await self._write_status(
+            body,
+            compose_status(
+                body.get("status") or {},
+                generation=body["metadata"].get("generation", 0),
+                namespace=ctx.namespace,
+                checks=checks,
+                now=now_iso(),
+                tools=tool_status,
+                suspended=ctx.suspended,
+                suspension_reason=body["spec"].get("suspensionReason", ""),
+                drop_condition_types={s.condition_type for s in self.steps} - applicable,
+                extra=extra,
+            ),
+            events,
+        )
+        delays = [r.retry_after for r in step_results if r.retry_after is not None]
+        return min(delays) if delays else None
+
+    async def _ensure_finalizer(self, body: dict[str, Any]) -> dict[str, Any]:
+        finalizers = body["metadata"].get("finalizers") or []
+        if labels.FINALIZER in finalizers:
+            return body
+        return await self.kube.merge_patch(
+            "StudentEnrollment",
+            body["metadata"]["name"],
+            {
+                "metadata": {
+                    "finalizers": [*finalizers, labels.FINALIZER],
+                    "resourceVersion": body["metadata"]["resourceVersion"],
+                }
+            },
+        )
+
+    async def _children(self, ctx: RenderContext) -> dict[Key, dict[str, Any]]:
+        """The enrollment's existing objects in its namespace, by (kind, name)."""
+        selector = {labels.ENROLLMENT: ctx.enrollment_name}
+        lists = await asyncio.gather(
+            *(self.kube.list(kind, ctx.namespace, selector) for kind in CHILD_KINDS)
+        )
+        return {
+            (kind, item["metadata"]["name"]): {**item, "kind": kind}
+            for kind, items in zip(CHILD_KINDS, lists, strict=True)
+            for item in items
+        }
+
+    async def _credential_secrets(
+        self,
+        ctx: RenderContext,
+        track_tools: list[tools.ToolSpec],
+        existing: Mapping[Key, Mapping[str, Any]],
+    ) -> list[dict[str, Any]]:
+        """Each tool's credentials Secret, keeping every value that already exists."""
+        secrets = []
+        for tool in track_tools:
+            name = credentials.credentials_secret_name(tool.name)
+            found = existing.get(("Secret", name))
+            if found is None:
+                found = await self.kube.get("Secret", name, ctx.namespace)
+            current = credentials.decode_secret_data(found) if found else {}
+            data = credentials.complete_credentials(tool.kind, current, credentials.new_secret)
+            secrets.append(credentials.secret(ctx, name, data, tool.name))
+        return secrets
+
+    async def _apply_all(
+        self,
+        objects: Sequence[dict[str, Any]],
+        existing: Mapping[Key, Mapping[str, Any]],
+        events: EnrollmentEvents,
+    ) -> dict[Key, dict[str, Any]]:
+        results = await asyncio.gather(*(self.kube.apply(obj) for obj in objects))
+        applied = {}
+        for obj, result in zip(objects, results, strict=True):
+            key = _key(obj)
+            applied[key] = result
+            before = existing.get(key)
+            what = f"{key[0]} {key[1]}"
+            if before is None:
+                events("Normal", "Created", f"created {what}")
+            elif _revision(before) != _revision(result):
+                events("Normal", "Updated", f"updated {what} to the desired state")
+        return applied
+
+    async def _prune(
+        self,
+        existing: Mapping[Key, Mapping[str, Any]],
+        desired: set[Key],
+        events: EnrollmentEvents,
+    ) -> None:
+        """Delete the enrollment's tool objects and policies that are no longer desired."""
+        for key, body in existing.items():
+            kind, name = key
+            found = body["metadata"].get("labels") or {}
+            prunable = (kind in PRUNABLE_TOOL_KINDS and labels.TOOL in found) or (
+                kind == "NetworkPolicy"
+            )
+            if key in desired or not prunable:
+                continue
+            if found.get(labels.MANAGED_BY) != labels.MANAGED_BY_VALUE:
+                continue
+            if await self.kube.delete(kind, name, body["metadata"]["namespace"]):
+                events("Normal", "Deleted", f"deleted {kind} {name}: no longer in the track")
+
+    @staticmethod
+    def _tool_status(
+        tool: tools.ToolSpec, url: str, deployment: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
+        ready, message = deployment_readiness(deployment)
+        return {
+            "name": tool.name,
+            "kind": tool.kind,
+            "url": url,
+            "ready": ready,
+            "message": message,
+        }
+
+    def _step_context(
+        self, body: Mapping[str, Any], ctx: RenderContext, events: EnrollmentEvents
+    ) -> StepContext:
+        return StepContext(
+            enrollment_name=ctx.enrollment_name,
+            enrollment_uid=ctx.enrollment_uid,
+            spec=body["spec"],
+            status=body.get("status") or {},
+            track_name=ctx.track_name,
+            track_spec=ctx.track,
+            namespace=ctx.namespace,
+            secrets=KubeSecretStore(self.kube, ctx),
+            record_event=events,
+        )
+
+    async def _run_steps(
+        self, body: Mapping[str, Any], ctx: RenderContext, events: EnrollmentEvents
+    ) -> list[StepResult]:
+        step_ctx = self._step_context(body, ctx, events)
+        results = []
+        for step in self.steps:
+            if not step.applies(ctx.track):
+                continue
+            with timed(step.name):
+                try:
+                    result = await step.reconcile(step_ctx)
+                except Exception as error:
+                    log.exception("step %s of %s failed", step.name, ctx.enrollment_name)
+                    RECONCILE_ERRORS.labels("StepError").inc()
+                    result = StepResult(
+                        step.condition_type,
+                        False,
+                        "StepError",
+                        f"{step.name}: {error}",
+                        retry_after=self.settings.retry_base_seconds,
+                    )
+            if not result.ready:
+                RECONCILE_ERRORS.labels(result.reason).inc()
+            results.append(result)
+        return results
+
+    async def _report_bad_input(
+        self,
+        body: dict[str, Any],
+        events: EnrollmentEvents,
+        check: Check,
+        pending: bool = False,
+    ) -> float:
+        """A condition saying what is wrong; retried with backoff by the work queue."""
+        RECONCILE_ERRORS.labels(check.reason).inc()
+        events("Warning", check.reason, check.message)
+        await self._write_status(
+            body,
+            compose_status(
+                body.get("status") or {},
+                generation=body["metadata"].get("generation", 0),
+                namespace=names.namespace_name(body["spec"]["student"]["username"]),
+                checks=[check],
+                now=now_iso(),
+                waiting_for_track=pending,
+                failed=not pending,
+            ),
+        )
+        return self.settings.retry_base_seconds
+
+    async def _write_status(
+        self,
+        body: Mapping[str, Any],
+        status: dict[str, Any],
+        events: EnrollmentEvents | None = None,
+    ) -> None:
+        name = body["metadata"]["name"]
+        current = body.get("status") or {}
+        changes = status_changes(current, status)
+        ENROLLMENT_PHASES.set(name, status["phase"])
+        if not changes:
+            return
+        with timed("status"):
+            await self.kube.merge_patch("StudentEnrollment", name, {"status": changes}, "status")
+        if events is not None:
+            before = {c.get("type"): c.get("status") for c in current.get("conditions") or []}
+            for condition in transitions(current.get("conditions") or [], status["conditions"]):
+                regressed = before.get(condition["type"]) == "True" and condition["reason"] != (
+                    "Suspended"
+                )
+                events(
+                    "Warning" if regressed else "Normal",
+                    f"{condition['type']}{condition['status']}",
+                    condition.get("message") or condition.get("reason", ""),
+                )
+        if "readyAt" in status and not current.get("readyAt"):
+            created = body["metadata"].get("creationTimestamp")
+            if created:
+                elapsed = _parse_time(status["readyAt"]) - _parse_time(created)
+                TIME_TO_READY.observe(max(elapsed.total_seconds(), 0.0))
+
+    # ---------------------------------------------------------------- refresh
+
+    async def refresh(self, name: str) -> float | None:
+        """Tool readiness from the Deployments, without touching any other object."""
+        body = await self.kube.get("StudentEnrollment", name)
+        if body is None or not self.selected(body) or body["metadata"].get("deletionTimestamp"):
+            return None
+        current = body.get("status") or {}
+        if current.get("phase") not in ("Provisioning", "Ready", "Degraded"):
+            return None
+        deployments = {
+            item["metadata"]["name"]: item
+            for item in await self.kube.list(
+                "Deployment", current["namespace"], {labels.ENROLLMENT: name}
+            )
+        }
+        tool_status = []
+        for tool in current.get("tools") or []:
+            ready, message = deployment_readiness(deployments.get(tool["name"]))
+            tool_status.append({**tool, "ready": ready, "message": message})
+        kept = [
+            Check(c["type"], c["status"] == "True", c.get("reason", ""), c.get("message", ""))
+            for c in current.get("conditions") or []
+            if c.get("type") not in (READY, TOOLS_READY)
+        ]
+        await self._write_status(
+            body,
+            compose_status(
+                current,
+                generation=current.get("observedGeneration", 0),
+                namespace=current["namespace"],
+                checks=[*kept, tools_check(tool_status, suspended=False)],
+                now=now_iso(),
+                tools=tool_status,
+            ),
+            self.recorder.for_enrollment(body),
+        )
+        return None
+
+    # ---------------------------------------------------------------- finalize
+
+    async def finalize(self, body: dict[str, Any], events: EnrollmentEvents) -> float | None:
+        """Cleanup steps, then the namespace, then let the enrollment go."""
+        metadata = body["metadata"]
+        if labels.FINALIZER not in (metadata.get("finalizers") or []):
+            return None
+        name = metadata["name"]
+        username = body["spec"]["student"]["username"]
+        ns_name = names.namespace_name(username)
+        current = body.get("status") or {}
+        if current.get("phase") != "Terminating":
+            events("Normal", "Terminating", "deleting the environment")
+            await self._write_status(
+                body,
+                compose_status(
+                    current,
+                    generation=metadata.get("generation", 0),
+                    namespace=ns_name,
+                    checks=[],
+                    now=now_iso(),
+                    deleting=True,
+                ),
+            )
+        track = await self.kube.get("Track", labels.track_resource_name(body["spec"]["track"]))
+        track_spec = (track or {}).get("spec") or {}
+        ctx = render_context(body, body["spec"]["track"], track_spec, self.settings)
+        step_ctx = self._step_context(body, ctx, events)
+        for step in self.steps:
+            if track is not None and not step.applies(track_spec):
+                continue
+            with timed(f"cleanup-{step.name}"):
+                try:
+                    await step.cleanup(step_ctx)
+                except Exception as error:
+                    log.exception("cleanup %s of %s failed", step.name, name)
+                    RECONCILE_ERRORS.labels("CleanupFailed").inc()
+                    events("Warning", "CleanupFailed", f"{step.name}: {error}")
+                    return self.settings.retry_base_seconds
+        found = await self.kube.get("Namespace", ns_name)
+        if found is not None and namespace.is_ours(found, name):
+            if not found["metadata"].get("deletionTimestamp"):
+                await self.kube.delete("Namespace", ns_name)
+                events("Normal", "NamespaceDeleting", f"deleting namespace {ns_name}")
+            return NAMESPACE_RETRY
+        remaining = [f for f in metadata.get("finalizers") or [] if f != labels.FINALIZER]
+        await self.kube.merge_patch(
+            "StudentEnrollment",
+            name,
+            {"metadata": {"finalizers": remaining, "resourceVersion": metadata["resourceVersion"]}},
+        )
+        events("Normal", "Deleted", "environment deleted")
+        ENROLLMENT_PHASES.forget(name)
+        return None

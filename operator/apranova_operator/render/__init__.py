@@ -1,0 +1,1 @@
+"""Pure renderers: (enrollment, track, settings) to desired Kubernetes objects and status."""

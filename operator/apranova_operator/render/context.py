@@ -1,0 +1,103 @@
+"""The plain data every renderer reads: one enrollment, its track and the settings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from apranova import names
+from apranova_operator import labels
+from apranova_operator.settings import OperatorSettings
+
+ENROLLMENT_API_VERSION = f"{labels.GROUP}/{labels.VERSION}"
+
+
+class InvalidInput(ValueError):
+    """The enrollment or its track cannot be rendered; ``reason`` names the problem."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+@dataclass(frozen=True)
+class RenderContext:
+    """One enrollment with its track, as the renderers need it."""
+
+    enrollment_name: str
+    enrollment_uid: str
+    username: str
+    email: str
+    track_name: str
+    track: Mapping[str, Any]
+    suspended: bool
+    settings: OperatorSettings
+    selector_labels: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def namespace(self) -> str:
+        return names.namespace_name(self.username)
+
+    def labels(self) -> dict[str, str]:
+        return labels.child_labels(
+            self.enrollment_name, self.track_name, dict(self.selector_labels)
+        )
+
+    def tool_labels(self, tool: str) -> dict[str, str]:
+        return labels.tool_labels(
+            self.enrollment_name, self.track_name, tool, dict(self.selector_labels)
+        )
+
+    def owner_reference(self) -> dict[str, Any]:
+        return {
+            "apiVersion": ENROLLMENT_API_VERSION,
+            "kind": "StudentEnrollment",
+            "name": self.enrollment_name,
+            "uid": self.enrollment_uid,
+            "controller": True,
+            "blockOwnerDeletion": True,
+        }
+
+    def metadata(self, name: str, tool: str | None = None) -> dict[str, Any]:
+        """Metadata of a namespaced child object."""
+        return {
+            "name": name,
+            "namespace": self.namespace,
+            "labels": self.tool_labels(tool) if tool else self.labels(),
+        }
+
+
+def render_context(
+    body: Mapping[str, Any],
+    track_name: str,
+    track_spec: Mapping[str, Any],
+    settings: OperatorSettings,
+) -> RenderContext:
+    """A :class:`RenderContext` from an enrollment object and its track's spec.
+
+    Labels of the enrollment that the operator's selector matches are copied to every child, so
+    an operator restricted by ``ENROLLMENT_SELECTOR`` also watches only its own children.
+    """
+    metadata = body.get("metadata", {})
+    spec = body.get("spec", {})
+    username = spec.get("student", {}).get("username", "")
+    if not names.is_dns_label(username, names.USERNAME_MAX):
+        raise InvalidInput("InvalidUsername", f"username {username!r} is not a valid DNS label")
+    enrollment_labels = metadata.get("labels") or {}
+    return RenderContext(
+        enrollment_name=metadata["name"],
+        enrollment_uid=metadata.get("uid", ""),
+        username=username,
+        email=spec.get("student", {}).get("email", ""),
+        track_name=track_name,
+        track=track_spec,
+        suspended=bool(spec.get("suspended", False)),
+        settings=settings,
+        selector_labels={
+            key: enrollment_labels[key]
+            for key in settings.enrollment_selector
+            if key in enrollment_labels
+        },
+    )
