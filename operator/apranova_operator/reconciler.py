@@ -1,10 +1,12 @@
 """Reconciling one enrollment: the imperative shell around the pure renderers.
 
-``converge`` reads the enrollment and its track, applies every desired object with server-side
-apply, prunes objects that are no longer desired, runs the registered steps and writes the
-status. ``refresh`` only recomputes tool readiness from the Deployments (cheap; runs on every
-Deployment status change). ``finalize`` tears the environment down when the enrollment is
-deleted. Each answers the delay after which it wants to run again, or ``None``.
+``converge`` reads the enrollment and its track, applies the namespace and its base objects with
+server-side apply, runs the registered steps, applies the tools (after the steps, so their pod
+templates carry the digest of the database Secret a step just wrote), prunes objects that are no
+longer desired and writes the status. ``refresh`` only recomputes tool readiness from the
+Deployments (cheap; runs on every Deployment status change). ``finalize`` tears the environment
+down when the enrollment is deleted. Each answers the delay after which it wants to run again,
+or ``None``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import logging
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -207,6 +210,8 @@ class Reconciler:
                 *(await self._credential_secrets(ctx, track_tools, existing)),
             ]
             await self._apply_all(base, existing, events)
+        step_results = await self._run_steps(body, ctx, events)
+        ctx = await self._with_database_credentials(ctx, track_tools)
         with timed("tools"):
             tool_objects = [obj for tool in track_tools for obj in tools.tool_objects(ctx, tool)]
             applied = await self._apply_all(tool_objects, existing, events)
@@ -216,7 +221,6 @@ class Reconciler:
             self._tool_status(tool, urls[tool.name], applied.get(("Deployment", tool.name)))
             for tool in track_tools
         ]
-        step_results = await self._run_steps(body, ctx, events)
         checks = [
             Check(NAMESPACE_READY, True, "NamespaceProvisioned", ""),
             tools_check(tool_status, ctx.suspended),
@@ -289,6 +293,16 @@ class Reconciler:
             data = credentials.complete_credentials(tool.kind, current, credentials.new_secret)
             secrets.append(credentials.secret(ctx, name, data, tool.name))
         return secrets
+
+    async def _with_database_credentials(
+        self, ctx: RenderContext, track_tools: list[tools.ToolSpec]
+    ) -> RenderContext:
+        """``ctx`` with the digest of the ``student-database`` Secret as it is now, after the
+        steps (which write it) ran: a Secret that appeared or changed rolls the tools reading it."""
+        if not any(tools.reads_database(ctx, tool) for tool in track_tools):
+            return ctx
+        data = await KubeSecretStore(self.kube, ctx).read(ctx.namespace, tools.DATABASE_SECRET)
+        return replace(ctx, database_credentials=tools.credentials_digest(data))
 
     async def _apply_all(
         self,

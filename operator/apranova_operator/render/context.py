@@ -11,6 +11,8 @@ from apranova_operator import labels
 from apranova_operator.settings import OperatorSettings
 
 ENROLLMENT_API_VERSION = f"{labels.GROUP}/{labels.VERSION}"
+CREDENTIALS_ABSENT = "absent"
+"""The credentials digest while the ``student-database`` Secret does not exist."""
 
 
 class InvalidInput(ValueError):
@@ -35,6 +37,11 @@ class RenderContext:
     suspended: bool
     settings: OperatorSettings
     selector_labels: Mapping[str, str] = field(default_factory=dict)
+    database_credentials: str = CREDENTIALS_ABSENT
+    """Digest of the ``student-database`` Secret's data (see
+    :func:`apranova_operator.render.tools.credentials_digest`), read by the reconciler; it goes
+    into the pod template of every tool that reads the Secret, so a new or rotated Secret rolls
+    the tool."""
 
     @property
     def namespace(self) -> str:

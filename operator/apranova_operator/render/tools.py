@@ -7,18 +7,26 @@ UI URL, code-server's password. Credentials always come from the tool's Secret, 
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from apranova import names
 from apranova_operator import labels
-from apranova_operator.render.context import InvalidInput, RenderContext
+from apranova_operator.render.context import CREDENTIALS_ABSENT, InvalidInput, RenderContext
 from apranova_operator.render.credentials import credentials_secret_name
 from apranova_operator.render.namespace import SERVICE_ACCOUNT
 
 DATABASE_SECRET = "student-database"
 """Written by the database step; tools read it through optional references."""
+DATABASE_CREDENTIALS_ANNOTATION = "apranova.io/database-credentials"
+"""On the pod template of each tool reading :data:`DATABASE_SECRET`: the digest of its data.
+Environment variables from a Secret are read only when a container starts, so a changed digest
+(the Secret appeared, or its password was rotated) rolls the Deployment."""
+DATABASE_KINDS = frozenset({"jupyterlab", "superset", "prefect"})
+"""Tool kinds that get ``DATABASE_URL`` in tracks with ``database: true``."""
 
 HTTP_PORT_NAME = "http"
 DEFAULT_STORAGE = "1Gi"
@@ -179,8 +187,25 @@ def _secret_env(name: str, secret: str, key: str, optional: bool = False) -> dic
     return {"name": name, "valueFrom": {"secretKeyRef": ref}}
 
 
-def _database_env(ctx: RenderContext) -> list[dict[str, Any]]:
-    if not ctx.track.get("database"):
+def credentials_digest(data: Mapping[str, str] | None) -> str:
+    """``sha256:<hex>`` of a Secret's decoded data (key order does not matter), or ``absent``.
+
+    Only the digest ever reaches an object: it changes whenever any value changes, and reveals
+    nothing about the values (the password alone carries 256 random bits).
+    """
+    if data is None:
+        return CREDENTIALS_ABSENT
+    canonical = json.dumps(dict(data), sort_keys=True, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def reads_database(ctx: RenderContext, tool: ToolSpec) -> bool:
+    """Whether the tool's container reads the ``student-database`` Secret."""
+    return bool(ctx.track.get("database")) and tool.kind in DATABASE_KINDS
+
+
+def _database_env(ctx: RenderContext, tool: ToolSpec) -> list[dict[str, Any]]:
+    if not reads_database(ctx, tool):
         return []
     return [_secret_env("DATABASE_URL", DATABASE_SECRET, "sqlalchemy_url", optional=True)]
 
@@ -199,7 +224,7 @@ def _container_config(ctx: RenderContext, tool: ToolSpec) -> dict[str, Any]:
                 "--ServerApp.trust_xheaders=True",
                 f"--ServerApp.root_dir={profile.data_path}",
             ],
-            "env": [_secret_env("JUPYTER_TOKEN", secret, "token"), *_database_env(ctx)],
+            "env": [_secret_env("JUPYTER_TOKEN", secret, "token"), *_database_env(ctx, tool)],
         }
     if tool.kind == "superset":
         return {
@@ -211,7 +236,7 @@ def _container_config(ctx: RenderContext, tool: ToolSpec) -> dict[str, Any]:
                 {"name": "ADMIN_EMAIL", "value": ctx.email},
                 {"name": "SUPERSET_HOME", "value": profile.data_path},
                 {"name": "SUPERSET_PORT", "value": str(profile.port)},
-                *_database_env(ctx),
+                *_database_env(ctx, tool),
             ],
         }
     if tool.kind == "prefect":
@@ -228,7 +253,7 @@ def _container_config(ctx: RenderContext, tool: ToolSpec) -> dict[str, Any]:
                 {"name": "PREFECT_HOME", "value": f"{profile.data_path}/prefect"},
                 {"name": "PREFECT_UI_STATIC_DIRECTORY", "value": f"{profile.data_path}/ui"},
                 {"name": "HOME", "value": profile.data_path},
-                *_database_env(ctx),
+                *_database_env(ctx, tool),
             ],
         }
     return {
@@ -279,6 +304,11 @@ def deployment(ctx: RenderContext, tool: ToolSpec) -> dict[str, Any]:
             "capabilities": {"drop": ["ALL"]},
         },
     }
+    pod_metadata: dict[str, Any] = {
+        "labels": labels.tool_labels(ctx.enrollment_name, ctx.track_name, tool.name)
+    }
+    if reads_database(ctx, tool):
+        pod_metadata["annotations"] = {DATABASE_CREDENTIALS_ANNOTATION: ctx.database_credentials}
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -288,9 +318,7 @@ def deployment(ctx: RenderContext, tool: ToolSpec) -> dict[str, Any]:
             "strategy": {"type": "Recreate"},
             "selector": {"matchLabels": labels.tool_selector(ctx.enrollment_name, tool.name)},
             "template": {
-                "metadata": {
-                    "labels": labels.tool_labels(ctx.enrollment_name, ctx.track_name, tool.name)
-                },
+                "metadata": pod_metadata,
                 "spec": {
                     "serviceAccountName": SERVICE_ACCOUNT,
                     "automountServiceAccountToken": False,

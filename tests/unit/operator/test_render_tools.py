@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -206,3 +207,55 @@ def test_pod_labels_do_not_depend_on_the_operator_selector() -> None:
     deployment = tools.deployment(ctx, _tool(ctx, "jupyter"))
     assert deployment["metadata"]["labels"]["apranova.io/test-run"] == "r1"
     assert "apranova.io/test-run" not in deployment["spec"]["template"]["metadata"]["labels"]
+
+
+SECRET_DATA = {
+    "host": "db.example.com",
+    "port": "5432",
+    "user": "stu_ada",
+    "password": "s3cret-password-value",
+    "sqlalchemy_url": "postgresql+psycopg2://stu_ada:s3cret-password-value@db.example.com/x",
+}
+
+
+def _pod_annotations(ctx: RenderContext, name: str) -> dict[str, str] | None:
+    template = tools.deployment(ctx, _tool(ctx, name))["spec"]["template"]
+    return template["metadata"].get("annotations")
+
+
+def test_credentials_digest_is_stable_and_changes_with_the_data() -> None:
+    digest = tools.credentials_digest(SECRET_DATA)
+    assert digest.startswith("sha256:") and len(digest) == len("sha256:") + 64
+    assert tools.credentials_digest(dict(reversed(list(SECRET_DATA.items())))) == digest
+    rotated = {**SECRET_DATA, "password": "another-password"}
+    assert tools.credentials_digest(rotated) != digest
+    assert tools.credentials_digest({**SECRET_DATA, "extra": ""}) != digest
+    assert tools.credentials_digest({}) != digest
+    assert tools.credentials_digest(None) == "absent"
+
+
+def test_credentials_digest_reveals_no_value() -> None:
+    digest = tools.credentials_digest(SECRET_DATA)
+    assert not any(value in digest for value in SECRET_DATA.values())
+
+
+def test_database_tools_carry_the_credentials_digest(dp: RenderContext) -> None:
+    for name in ("jupyter", "superset", "prefect"):
+        assert _pod_annotations(dp, name) == {"apranova.io/database-credentials": "absent"}
+    digest = tools.credentials_digest(SECRET_DATA)
+    ctx = replace(dp, database_credentials=digest)
+    for name in ("jupyter", "superset", "prefect"):
+        assert _pod_annotations(ctx, name) == {tools.DATABASE_CREDENTIALS_ANNOTATION: digest}
+        assert tools.reads_database(ctx, _tool(ctx, name))
+
+
+def test_tools_without_the_database_get_no_annotation(fsd: RenderContext) -> None:
+    ctx = replace(fsd, database_credentials=tools.credentials_digest(SECRET_DATA))
+    assert _pod_annotations(ctx, "code") is None
+    assert not tools.reads_database(ctx, _tool(ctx, "code"))
+    track = {**load_track("dp"), "database": False}
+    settings = OperatorSettings(_env_file=None)
+    no_database = render_context(enrollment(), "DP", track, settings)
+    no_database = replace(no_database, database_credentials=tools.credentials_digest({}))
+    assert _pod_annotations(no_database, "jupyter") is None
+    assert "DATABASE_URL" not in _env(_container(no_database, "jupyter"))
