@@ -72,6 +72,52 @@ def kubectl(
 
 
 @pytest.fixture(scope="session")
+def objects(k8s_api_client):
+    """A ``CustomObjectsApi`` (enrollments, tracks) for the admin kubeconfig."""
+    from kubernetes import client
+
+    return client.CustomObjectsApi(k8s_api_client)
+
+
+@pytest.fixture(scope="session")
+def core(k8s_api_client):
+    """A ``CoreV1Api`` for the admin kubeconfig."""
+    from kubernetes import client
+
+    return client.CoreV1Api(k8s_api_client)
+
+
+@pytest.fixture(scope="session")
+def apps(k8s_api_client):
+    """An ``AppsV1Api`` for the admin kubeconfig."""
+    from kubernetes import client
+
+    return client.AppsV1Api(k8s_api_client)
+
+
+@pytest.fixture(scope="session")
+def networking(k8s_api_client):
+    """A ``NetworkingV1Api`` for the admin kubeconfig."""
+    from kubernetes import client
+
+    return client.NetworkingV1Api(k8s_api_client)
+
+
+def _apply_as_tests(kubeconfig: str, paths: list[Path]) -> None:
+    """Server-side apply each file, taking over fields another manager set."""
+    for path in paths:
+        kubectl(
+            kubeconfig,
+            "apply",
+            "--server-side",
+            "--force-conflicts",
+            "--field-manager=apranova-tests",
+            "-f",
+            str(path),
+        )
+
+
+@pytest.fixture(scope="session")
 def crds_applied(kubeconfig: str) -> str:
     """Every CRD in ``crds/`` and the default tracks in ``manifests/tracks/``, applied."""
     crd_files = sorted((PROJECT_ROOT / "crds").glob("*.yaml"))
@@ -79,16 +125,7 @@ def crds_applied(kubeconfig: str) -> str:
     layout = cluster.Layout.from_env()
     layout.local.mkdir(parents=True, exist_ok=True)
     with FileLock(str(layout.local / "crds.lock")):
-        for path in crd_files:
-            kubectl(
-                kubeconfig,
-                "apply",
-                "--server-side",
-                "--force-conflicts",
-                "--field-manager=apranova-tests",
-                "-f",
-                str(path),
-            )
+        _apply_as_tests(kubeconfig, crd_files)
         if crd_files:
             kubectl(
                 kubeconfig,
@@ -97,16 +134,7 @@ def crds_applied(kubeconfig: str) -> str:
                 "--timeout=60s",
                 *[f"-f={p}" for p in crd_files],
             )
-        for path in track_files:
-            kubectl(
-                kubeconfig,
-                "apply",
-                "--server-side",
-                "--force-conflicts",
-                "--field-manager=apranova-tests",
-                "-f",
-                str(path),
-            )
+        _apply_as_tests(kubeconfig, track_files)
     return kubeconfig
 
 

@@ -22,9 +22,15 @@ from apranova import names
 from apranova_operator.database.credentials import SECRET_KEYS, SECRET_NAME
 from tests.e2e.test_database_adapter import Server, student_data_server
 from tests.support.operator_process import (
+    GROUP,
+    PLURAL,
+    VERSION,
     OperatorProcess,
+    condition,
+    delete_enrollment,
     enrollment_body,
     start_operator,
+    wait_condition,
     wait_for,
 )
 
@@ -59,60 +65,9 @@ def operator(
     process.stop()
 
 
-@pytest.fixture(scope="module")
-def custom(k8s_api_client: Any) -> client.CustomObjectsApi:
-    return client.CustomObjectsApi(k8s_api_client)
-
-
-@pytest.fixture(scope="module")
-def core(k8s_api_client: Any) -> client.CoreV1Api:
-    return client.CoreV1Api(k8s_api_client)
-
-
-def create_enrollment(custom: client.CustomObjectsApi, username: str, track: str) -> None:
+def create_enrollment(objects: client.CustomObjectsApi, username: str, track: str) -> None:
     body = enrollment_body(username, track, labels={RUN_LABEL[0]: RUN_LABEL[1]})
-    custom.create_cluster_custom_object("apranova.io", "v1alpha1", "studentenrollments", body)
-
-
-def get_enrollment(custom: client.CustomObjectsApi, username: str) -> dict[str, Any] | None:
-    try:
-        return custom.get_cluster_custom_object(
-            "apranova.io", "v1alpha1", "studentenrollments", username
-        )
-    except ApiException as error:
-        if error.status == 404:
-            return None
-        raise
-
-
-def condition(enrollment: dict[str, Any] | None, kind: str) -> dict[str, Any] | None:
-    for item in ((enrollment or {}).get("status") or {}).get("conditions") or []:
-        if item.get("type") == kind:
-            return item
-    return None
-
-
-def wait_condition(
-    custom: client.CustomObjectsApi, username: str, kind: str, status: str, reason: str = ""
-) -> dict[str, Any]:
-    def probe() -> dict[str, Any] | None:
-        enrollment = get_enrollment(custom, username)
-        found = condition(enrollment, kind)
-        matches = found and found["status"] == status and (not reason or found["reason"] == reason)
-        return enrollment if matches else None
-
-    return wait_for(probe, WAIT, f"{kind}={status} {reason} on {username}")
-
-
-def delete_enrollment(custom: client.CustomObjectsApi, username: str) -> None:
-    try:
-        custom.delete_cluster_custom_object(
-            "apranova.io", "v1alpha1", "studentenrollments", username
-        )
-    except ApiException as error:
-        if error.status != 404:
-            raise
-    wait_for(lambda: get_enrollment(custom, username) is None, WAIT, f"{username} deleted")
+    objects.create_cluster_custom_object(GROUP, VERSION, PLURAL, body)
 
 
 def read_secret(core: client.CoreV1Api, username: str) -> dict[str, str] | None:
@@ -138,21 +93,21 @@ def schema_count(database: Server, username: str) -> int:
 
 
 @pytest.fixture
-def username(custom: client.CustomObjectsApi) -> Iterator[str]:
+def username(objects: client.CustomObjectsApi) -> Iterator[str]:
     name = f"db-{SUFFIX}-{secrets.token_hex(2)}"
     yield name
-    delete_enrollment(custom, name)
+    delete_enrollment(objects, name)
 
 
 def test_dp_enrollment_gets_schema_role_and_secret_then_delete_removes_them(
     operator: OperatorProcess,
     database: Server,
-    custom: client.CustomObjectsApi,
+    objects: client.CustomObjectsApi,
     core: client.CoreV1Api,
     username: str,
 ) -> None:
-    create_enrollment(custom, username, "DP")
-    enrollment = wait_condition(custom, username, "DatabaseReady", "True")
+    create_enrollment(objects, username, "DP")
+    enrollment = wait_condition(objects, username, "DatabaseReady", "True")
     schema = names.schema_name(username)
     assert enrollment["status"]["database"] == {
         "schema": schema,
@@ -171,10 +126,10 @@ def test_dp_enrollment_gets_schema_role_and_secret_then_delete_removes_them(
         assert cursor.fetchone() == (data["user"], schema)
         cursor.execute("CREATE TABLE notebook (cell text)")
     connection.close()
-    ready = wait_condition(custom, username, "Ready", "True")
+    ready = wait_condition(objects, username, "Ready", "True")
     assert data["password"] not in json.dumps(ready)
     assert data["password"] not in operator.log_path.read_text(errors="replace")
-    delete_enrollment(custom, username)
+    delete_enrollment(objects, username)
     assert (role_count(database, username), schema_count(database, username)) == (0, 0)
 
 
@@ -182,16 +137,16 @@ def test_database_outage_during_provisioning_heals_by_itself(
     operator: OperatorProcess,
     database: Server,
     postgres_server: Any,
-    custom: client.CustomObjectsApi,
+    objects: client.CustomObjectsApi,
     username: str,
 ) -> None:
     postgres_server.stop()
     try:
-        create_enrollment(custom, username, "DP")
-        down = wait_condition(custom, username, "DatabaseReady", "False", "DatabaseUnavailable")
+        create_enrollment(objects, username, "DP")
+        down = wait_condition(objects, username, "DatabaseReady", "False", "DatabaseUnavailable")
         assert down["status"]["database"]["ready"] is False
         assert condition(down, "Ready")["status"] == "False"
-        wait_condition(custom, username, "NamespaceReady", "True")
+        wait_condition(objects, username, "NamespaceReady", "True")
         failed_attempt = f"database step for {username} not ready"
         wait_for(
             lambda: operator.log_path.read_text(errors="replace").count(failed_attempt) >= 2,
@@ -200,23 +155,23 @@ def test_database_outage_during_provisioning_heals_by_itself(
         )
     finally:
         postgres_server.start()
-    healed = wait_condition(custom, username, "Ready", "True")
+    healed = wait_condition(objects, username, "Ready", "True")
     assert condition(healed, "DatabaseReady")["status"] == "True"
     assert healed["status"]["database"]["ready"] is True
     assert role_count(database, username) == 1
-    delete_enrollment(custom, username)
+    delete_enrollment(objects, username)
     assert role_count(database, username) == 0
 
 
 def test_fsd_enrollment_creates_nothing_in_the_database(
     operator: OperatorProcess,
     database: Server,
-    custom: client.CustomObjectsApi,
+    objects: client.CustomObjectsApi,
     core: client.CoreV1Api,
     username: str,
 ) -> None:
-    create_enrollment(custom, username, "FSD")
-    enrollment = wait_condition(custom, username, "NamespaceReady", "True")
+    create_enrollment(objects, username, "FSD")
+    enrollment = wait_condition(objects, username, "NamespaceReady", "True")
     assert condition(enrollment, "DatabaseReady") is None
     assert "database" not in enrollment["status"]
     assert read_secret(core, username) is None

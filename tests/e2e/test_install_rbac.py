@@ -20,13 +20,12 @@ from typing import Any
 import pytest
 import yaml
 from kubernetes import client
-from kubernetes.client.rest import ApiException
 
 from apranova_api.kube import Kube
 from tests.conftest import kubectl
 from tests.e2e.test_install_render import CHART, helm, server_version
 from tests.support.api_process import start_api
-from tests.support.operator_process import start_operator
+from tests.support.operator_process import GROUP, PLURAL, VERSION, get_enrollment, start_operator
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(600)]
 
@@ -125,16 +124,11 @@ def test_identities_are_service_accounts_not_the_admin(identities: Identities) -
 
 
 @pytest.fixture(scope="module")
-def custom(k8s_api_client: Any) -> client.CustomObjectsApi:
-    return client.CustomObjectsApi(k8s_api_client)
-
-
-@pytest.fixture(scope="module")
-def track(custom: client.CustomObjectsApi) -> Iterator[str]:
+def track(objects: client.CustomObjectsApi) -> Iterator[str]:
     """A track of this module only: one tool, no database, no integrations."""
-    custom.create_cluster_custom_object(
-        "apranova.io",
-        "v1alpha1",
+    objects.create_cluster_custom_object(
+        GROUP,
+        VERSION,
         "tracks",
         {
             "apiVersion": "apranova.io/v1alpha1",
@@ -151,7 +145,7 @@ def track(custom: client.CustomObjectsApi) -> Iterator[str]:
         },
     )
     yield TRACK
-    custom.delete_cluster_custom_object("apranova.io", "v1alpha1", "tracks", TRACK)
+    objects.delete_cluster_custom_object(GROUP, VERSION, "tracks", TRACK)
 
 
 def enrollment_body(username: str, track: str) -> dict[str, Any]:
@@ -171,17 +165,6 @@ def enrollment_body(username: str, track: str) -> dict[str, Any]:
     }
 
 
-def get_enrollment(custom: client.CustomObjectsApi, name: str) -> dict[str, Any] | None:
-    try:
-        return custom.get_cluster_custom_object(
-            "apranova.io", "v1alpha1", "studentenrollments", name
-        )
-    except ApiException as error:
-        if error.status == 404:
-            return None
-        raise
-
-
 def ready_condition(enrollment: dict[str, Any] | None) -> dict[str, Any] | None:
     for item in ((enrollment or {}).get("status") or {}).get("conditions") or []:
         if item.get("type") == "Ready" and item.get("status") == "True":
@@ -191,7 +174,7 @@ def ready_condition(enrollment: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def test_operator_provisions_an_enrollment_with_only_its_service_account(
     identities: Identities,
-    custom: client.CustomObjectsApi,
+    objects: client.CustomObjectsApi,
     track: str,
     test_output_dir: Path,
 ) -> None:
@@ -202,40 +185,36 @@ def test_operator_provisions_an_enrollment_with_only_its_service_account(
         test_output_dir / f"operator-rbac-{SUFFIX}.log",
     )
     try:
-        custom.create_cluster_custom_object(
-            "apranova.io", "v1alpha1", "studentenrollments", enrollment_body(username, track)
+        objects.create_cluster_custom_object(
+            GROUP, VERSION, PLURAL, enrollment_body(username, track)
         )
         wait_for(
-            f"{username} to be Ready", lambda: ready_condition(get_enrollment(custom, username))
+            f"{username} to be Ready", lambda: ready_condition(get_enrollment(objects, username))
         )
-        status = get_enrollment(custom, username)["status"]
+        status = get_enrollment(objects, username)["status"]
         assert status["phase"] == "Ready"
         assert [tool["name"] for tool in status["tools"]] == ["code"]
 
-        custom.delete_cluster_custom_object(
-            "apranova.io", "v1alpha1", "studentenrollments", username
-        )
-        wait_for(f"{username} to be deleted", lambda: get_enrollment(custom, username) is None)
+        objects.delete_cluster_custom_object(GROUP, VERSION, PLURAL, username)
+        wait_for(f"{username} to be deleted", lambda: get_enrollment(objects, username) is None)
         log = (test_output_dir / f"operator-rbac-{SUFFIX}.log").read_text()
         assert "Forbidden" not in log and " 403" not in log
     finally:
         operator.stop()
-        if get_enrollment(custom, username) is not None:
-            custom.patch_cluster_custom_object(
-                "apranova.io",
-                "v1alpha1",
-                "studentenrollments",
+        if get_enrollment(objects, username) is not None:
+            objects.patch_cluster_custom_object(
+                GROUP,
+                VERSION,
+                PLURAL,
                 username,
                 {"metadata": {"finalizers": None}},
             )
-            custom.delete_cluster_custom_object(
-                "apranova.io", "v1alpha1", "studentenrollments", username
-            )
+            objects.delete_cluster_custom_object(GROUP, VERSION, PLURAL, username)
 
 
 def test_api_reads_tracks_and_manages_enrollments_with_only_its_service_account(
     identities: Identities,
-    custom: client.CustomObjectsApi,
+    objects: client.CustomObjectsApi,
     track: str,
     test_output_dir: Path,
     tmp_path: Path,
@@ -270,10 +249,8 @@ def test_api_reads_tracks_and_manages_enrollments_with_only_its_service_account(
         assert username in kube.list_enrollment_names()
         assert kube.delete_enrollment(username) is True
     finally:
-        if get_enrollment(custom, username) is not None:
-            custom.delete_cluster_custom_object(
-                "apranova.io", "v1alpha1", "studentenrollments", username
-            )
+        if get_enrollment(objects, username) is not None:
+            objects.delete_cluster_custom_object(GROUP, VERSION, PLURAL, username)
 
 
 def can_i(kubeconfig: str, verb: str, resource: str, namespace: str = "") -> bool:

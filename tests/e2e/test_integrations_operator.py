@@ -9,20 +9,23 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from kubernetes import client
-from kubernetes.client.rest import ApiException
 
 from tests.support.fake_discord import FakeDiscord
 from tests.support.fake_github import FakeGitHub
 from tests.support.fake_http_server import Reply
 from tests.support.operator_process import (
+    GROUP,
+    PLURAL,
+    VERSION,
     OperatorProcess,
+    condition,
+    delete_enrollment,
     enrollment_body,
     start_operator,
-    wait_for,
+    wait_condition,
 )
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(600)]
@@ -35,7 +38,6 @@ CHANNEL = "1095082998814851082"
 ORG = "apranova-students"
 TEMPLATE = "apranova/fsd-template"
 GITHUB_LOGIN = "ada-lovelace"
-WAIT = 180.0
 
 
 @pytest.fixture(scope="module")
@@ -72,75 +74,29 @@ def operator(
     process.stop()
 
 
-@pytest.fixture(scope="module")
-def custom(k8s_api_client: Any) -> client.CustomObjectsApi:
-    return client.CustomObjectsApi(k8s_api_client)
-
-
-def get_enrollment(custom: client.CustomObjectsApi, username: str) -> dict[str, Any] | None:
-    try:
-        return custom.get_cluster_custom_object(
-            "apranova.io", "v1alpha1", "studentenrollments", username
-        )
-    except ApiException as error:
-        if error.status == 404:
-            return None
-        raise
-
-
-def condition(enrollment: dict[str, Any] | None, kind: str) -> dict[str, Any] | None:
-    for item in ((enrollment or {}).get("status") or {}).get("conditions") or []:
-        if item.get("type") == kind:
-            return item
-    return None
-
-
-def wait_condition(
-    custom: client.CustomObjectsApi, username: str, kind: str, status: str, reason: str
-) -> dict[str, Any]:
-    def probe() -> dict[str, Any] | None:
-        enrollment = get_enrollment(custom, username)
-        found = condition(enrollment, kind)
-        matches = found and (found["status"], found["reason"]) == (status, reason)
-        return enrollment if matches else None
-
-    return wait_for(probe, WAIT, f"{kind}={status}/{reason} on {username}")
-
-
-def delete_enrollment(custom: client.CustomObjectsApi, username: str) -> None:
-    try:
-        custom.delete_cluster_custom_object(
-            "apranova.io", "v1alpha1", "studentenrollments", username
-        )
-    except ApiException as error:
-        if error.status != 404:
-            raise
-    wait_for(lambda: get_enrollment(custom, username) is None, WAIT, f"{username} deleted")
-
-
 @pytest.fixture
-def username(custom: client.CustomObjectsApi) -> Iterator[str]:
+def username(objects: client.CustomObjectsApi) -> Iterator[str]:
     name = f"int-{SUFFIX}-{secrets.token_hex(2)}"
     yield name
-    delete_enrollment(custom, name)
+    delete_enrollment(objects, name)
 
 
-def create_fsd_enrollment(custom: client.CustomObjectsApi, username: str) -> None:
+def create_fsd_enrollment(objects: client.CustomObjectsApi, username: str) -> None:
     body = enrollment_body(username, "FSD", labels={RUN_LABEL[0]: RUN_LABEL[1]})
     body["spec"]["student"]["githubUsername"] = GITHUB_LOGIN
-    custom.create_cluster_custom_object("apranova.io", "v1alpha1", "studentenrollments", body)
+    objects.create_cluster_custom_object(GROUP, VERSION, PLURAL, body)
 
 
 def test_fsd_enrollment_gets_invite_and_repository_and_deletion_archives_it(
     operator: OperatorProcess,
     fake_discord: FakeDiscord,
     fake_github: FakeGitHub,
-    custom: client.CustomObjectsApi,
+    objects: client.CustomObjectsApi,
     username: str,
 ) -> None:
     repository = f"{ORG}/student-{username}"
-    create_fsd_enrollment(custom, username)
-    enrollment = wait_condition(custom, username, "IntegrationsReady", "True", "Provisioned")
+    create_fsd_enrollment(objects, username)
+    enrollment = wait_condition(objects, username, "IntegrationsReady", "True", "Provisioned")
 
     integrations = enrollment["status"]["integrations"]
     code = integrations["discordInviteCode"]
@@ -151,7 +107,7 @@ def test_fsd_enrollment_gets_invite_and_repository_and_deletion_archives_it(
     assert created is not None and created["private"] and not created["archived"]
     assert fake_github.invitations[repository.lower()] == {GITHUB_LOGIN}
 
-    wait_condition(custom, username, "Ready", "True", "AllComponentsReady")
+    wait_condition(objects, username, "Ready", "True", "AllComponentsReady")
     generated = [
         r for r in fake_github.requests_for("POST") if r.body["name"] == repository.split("/")[1]
     ]
@@ -162,7 +118,7 @@ def test_fsd_enrollment_gets_invite_and_repository_and_deletion_archives_it(
     assert DISCORD_TOKEN not in log and GITHUB_TOKEN not in log
     assert DISCORD_TOKEN not in str(enrollment) and GITHUB_TOKEN not in str(enrollment)
 
-    delete_enrollment(custom, username)
+    delete_enrollment(objects, username)
     assert fake_github.repository(repository)["archived"] is True
     assert code not in fake_discord.invites
     assert fake_github.requests_for("DELETE") == []
@@ -172,7 +128,7 @@ def test_a_github_outage_never_blocks_the_environment_and_heals(
     operator: OperatorProcess,
     fake_discord: FakeDiscord,
     fake_github: FakeGitHub,
-    custom: client.CustomObjectsApi,
+    objects: client.CustomObjectsApi,
     username: str,
 ) -> None:
     repository = f"{ORG}/student-{username}"
@@ -181,13 +137,13 @@ def test_a_github_outage_never_blocks_the_environment_and_heals(
         method="POST",
         path_prefix=f"/repos/{TEMPLATE}/generate",
     )
-    create_fsd_enrollment(custom, username)
-    failing = wait_condition(custom, username, "IntegrationsReady", "False", "GitHubUnavailable")
+    create_fsd_enrollment(objects, username)
+    failing = wait_condition(objects, username, "IntegrationsReady", "False", "GitHubUnavailable")
     assert condition(failing, "NamespaceReady")["status"] == "True"
     assert failing["status"]["integrations"]["discordInvite"].startswith("https://discord.gg/")
     assert failing["status"]["integrations"]["failedAttempts"] == 1
 
-    healed = wait_condition(custom, username, "IntegrationsReady", "True", "Provisioned")
+    healed = wait_condition(objects, username, "IntegrationsReady", "True", "Provisioned")
     assert (
         healed["status"]["integrations"]["githubRepository"] == f"https://github.com/{repository}"
     )

@@ -18,16 +18,19 @@ from kubernetes.client.exceptions import ApiException
 
 from apranova import cluster
 from tests.support.operator_process import (
+    GROUP,
+    PLURAL,
+    VERSION,
     OperatorProcess,
-    delete_enrollments,
+    delete_enrollment,
     enrollment_body,
-    start_operator,
+    get_enrollment,
+    operator_for_test_run,
     wait_for,
 )
 
 pytestmark = [pytest.mark.cluster, pytest.mark.postgres]
 
-GROUP, VERSION, PLURAL = "apranova.io", "v1alpha1", "studentenrollments"
 RUN = secrets.token_hex(4)
 RUN_LABELS = {"apranova.io/test-run": RUN}
 USERNAME = f"t{RUN}-dp"
@@ -42,58 +45,23 @@ def operator(
     postgres_server: Any,
     test_output_dir: Path,
 ) -> Iterator[OperatorProcess]:
-    process = start_operator(
+    with operator_for_test_run(
         crds_applied,
-        {
-            "ENROLLMENT_SELECTOR": f"apranova.io/test-run={RUN}",
-            "STUDENT_DB_ADMIN_URL": postgres_server.admin_url,
-            "RETRY_BASE_SECONDS": "1",
-        },
+        k8s_api_client,
+        f"apranova.io/test-run={RUN}",
+        {"STUDENT_DB_ADMIN_URL": postgres_server.admin_url, "RETRY_BASE_SECONDS": "1"},
         test_output_dir / f"operator-{RUN}.log",
-    )
-    try:
+    ) as process:
         yield process
-    finally:
-        delete_enrollments(k8s_api_client, f"apranova.io/test-run={RUN}")
-        process.stop()
-
-
-@pytest.fixture(scope="module")
-def objects(k8s_api_client: client.ApiClient) -> client.CustomObjectsApi:
-    return client.CustomObjectsApi(k8s_api_client)
-
-
-@pytest.fixture(scope="module")
-def core(k8s_api_client: client.ApiClient) -> client.CoreV1Api:
-    return client.CoreV1Api(k8s_api_client)
-
-
-@pytest.fixture(scope="module")
-def apps(k8s_api_client: client.ApiClient) -> client.AppsV1Api:
-    return client.AppsV1Api(k8s_api_client)
-
-
-@pytest.fixture(scope="module")
-def networking(k8s_api_client: client.ApiClient) -> client.NetworkingV1Api:
-    return client.NetworkingV1Api(k8s_api_client)
-
-
-def _get(objects: client.CustomObjectsApi, name: str) -> dict[str, Any] | None:
-    try:
-        return objects.get_cluster_custom_object(GROUP, VERSION, PLURAL, name)
-    except ApiException as error:
-        if error.status == 404:
-            return None
-        raise
 
 
 def _phase(objects: client.CustomObjectsApi, name: str) -> str | None:
-    return ((_get(objects, name) or {}).get("status") or {}).get("phase")
+    return ((get_enrollment(objects, name) or {}).get("status") or {}).get("phase")
 
 
 def _wait_phase(objects: client.CustomObjectsApi, name: str, phase: str) -> dict[str, Any]:
     wait_for(lambda: _phase(objects, name) == phase, 180, f"{name} to be {phase}")
-    body = _get(objects, name)
+    body = get_enrollment(objects, name)
     assert body is not None
     return body
 
@@ -116,9 +84,7 @@ def ready_enrollment(
         GROUP, VERSION, PLURAL, enrollment_body(USERNAME, "DP", RUN_LABELS)
     )
     yield _wait_phase(objects, USERNAME, "Ready")
-    if _get(objects, USERNAME) is not None:
-        objects.delete_cluster_custom_object(GROUP, VERSION, PLURAL, USERNAME)
-        wait_for(lambda: _get(objects, USERNAME) is None, 180, "enrollment deletion")
+    delete_enrollment(objects, USERNAME)
 
 
 @pytest.mark.parametrize(
@@ -304,7 +270,7 @@ def test_delete_leaves_nothing_behind(
     postgres_server: Any,
 ) -> None:
     objects.delete_cluster_custom_object(GROUP, VERSION, PLURAL, USERNAME)
-    wait_for(lambda: _get(objects, USERNAME) is None, 180, "the enrollment to go")
+    wait_for(lambda: get_enrollment(objects, USERNAME) is None, 180, "the enrollment to go")
 
     def namespace_gone() -> bool:
         try:

@@ -18,16 +18,16 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from tests.support.operator_process import (
+    GROUP,
+    VERSION,
     OperatorProcess,
-    delete_enrollments,
     enrollment_body,
-    start_operator,
+    operator_for_test_run,
     wait_for,
 )
 
 pytestmark = pytest.mark.cluster
 
-GROUP, VERSION = "apranova.io", "v1alpha1"
 RUN = secrets.token_hex(4)
 RUN_LABELS = {"apranova.io/test-run": RUN}
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,31 +37,14 @@ ROOT = Path(__file__).resolve().parents[2]
 def operator(
     crds_applied: str, k8s_api_client: client.ApiClient, test_output_dir: Path
 ) -> Iterator[OperatorProcess]:
-    process = start_operator(
+    with operator_for_test_run(
         crds_applied,
-        {"ENROLLMENT_SELECTOR": f"apranova.io/test-run={RUN}", "RETRY_BASE_SECONDS": "1"},
+        k8s_api_client,
+        f"apranova.io/test-run={RUN}",
+        {"RETRY_BASE_SECONDS": "1"},
         test_output_dir / f"operator-tracks-{RUN}.log",
-    )
-    try:
+    ) as process:
         yield process
-    finally:
-        delete_enrollments(k8s_api_client, f"apranova.io/test-run={RUN}")
-        process.stop()
-
-
-@pytest.fixture(scope="module")
-def objects(k8s_api_client: client.ApiClient) -> client.CustomObjectsApi:
-    return client.CustomObjectsApi(k8s_api_client)
-
-
-@pytest.fixture(scope="module")
-def core(k8s_api_client: client.ApiClient) -> client.CoreV1Api:
-    return client.CoreV1Api(k8s_api_client)
-
-
-@pytest.fixture(scope="module")
-def apps(k8s_api_client: client.ApiClient) -> client.AppsV1Api:
-    return client.AppsV1Api(k8s_api_client)
 
 
 def _get(objects: client.CustomObjectsApi, plural: str, name: str) -> dict[str, Any] | None:

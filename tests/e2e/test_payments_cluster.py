@@ -40,12 +40,19 @@ from apranova_api.payments.signature import sign_payload
 from apranova_api.payments.webhook import handle_delivery
 from apranova_api.settings import Settings
 from tests.support.api_process import ApiProcess, start_api
-from tests.support.operator_process import OperatorProcess, start_operator, wait_for
+from tests.support.operator_process import (
+    GROUP,
+    PLURAL,
+    VERSION,
+    OperatorProcess,
+    get_enrollment,
+    start_operator,
+    wait_for,
+)
 from tests.support.stripe_standin import StripeStandIn
 
 pytestmark = [pytest.mark.cluster, pytest.mark.postgres]
 
-GROUP, VERSION, PLURAL = "apranova.io", "v1alpha1", "studentenrollments"
 RUN = secrets.token_hex(4)
 LABEL = f"apranova.io/test-run={RUN}"
 SECRET = "whsec_e2e_" + secrets.token_hex(8)
@@ -135,7 +142,7 @@ def operator(
                 raise
     try:
         wait_for(
-            lambda: all(_enrollment(objects, name) is None for name in names),
+            lambda: all(get_enrollment(objects, name) is None for name in names),
             300,
             f"enrollments {names} to be deleted",
             interval=2,
@@ -144,19 +151,10 @@ def operator(
         # A loaded shared cluster can take longer to finish deleting namespaces (the operator has
         # already asked for it): release what is left rather than leak it.
         for name in names:
-            if _enrollment(objects, name) is not None:
+            if get_enrollment(objects, name) is not None:
                 patch = {"metadata": {"finalizers": None}}
                 objects.patch_cluster_custom_object(GROUP, VERSION, PLURAL, name, patch)
     process.stop()
-
-
-def _enrollment(objects: client.CustomObjectsApi, name: str) -> dict[str, Any] | None:
-    try:
-        return objects.get_cluster_custom_object(GROUP, VERSION, PLURAL, name)
-    except ApiException as error:
-        if error.status == 404:
-            return None
-        raise
 
 
 def _count(database_url: str, model: Any, *where: Any) -> int:
@@ -222,7 +220,7 @@ def test_twenty_concurrent_deliveries_across_two_processes(
     user_id = select(User.id).where(User.email == email).scalar_subquery()
     assert _count(database_url, StudentProgress, StudentProgress.user_id == user_id) == 13
     username = f"t{RUN}-race"
-    enrollment = _enrollment(objects, username)
+    enrollment = get_enrollment(objects, username)
     assert enrollment is not None
     assert enrollment["metadata"]["labels"]["apranova.io/test-run"] == RUN
     assert enrollment["spec"]["payment"]["checkoutSessionId"] == session["id"]
@@ -306,11 +304,12 @@ def test_full_path_to_ready_then_refund_suspends(
         },
     }
     assert _deliver(apis[0].url, refund).status_code == 200
-    spec = (_enrollment(objects, username) or {})["spec"]
+    spec = (get_enrollment(objects, username) or {})["spec"]
     assert (spec["suspended"], spec["suspensionReason"]) == (True, "refunded")
     wait_for(
         lambda: (
-            ((_enrollment(objects, username) or {}).get("status") or {}).get("phase") == "Suspended"
+            ((get_enrollment(objects, username) or {}).get("status") or {}).get("phase")
+            == "Suspended"
         ),
         300,
         "the enrollment to be Suspended",
@@ -354,10 +353,10 @@ def test_cluster_outage_is_repaired(
     answer = handle_delivery(services, payload, sign_payload(SECRET, payload))
     assert answer.status == 503
     assert _count(database_url, User, User.email == email) == 1
-    assert _enrollment(objects, f"t{RUN}-outage") is None
+    assert get_enrollment(objects, f"t{RUN}-outage") is None
     services.kube = Kube(str(tmp_path / "kubeconfig"))
     assert repair_once(services) >= 1
-    enrollment = _enrollment(objects, f"t{RUN}-outage")
+    enrollment = get_enrollment(objects, f"t{RUN}-outage")
     assert enrollment is not None and enrollment["spec"]["track"] == "FSD"
     assert enrollment["metadata"]["labels"]["apranova.io/test-run"] == RUN
     services.engine.dispose()

@@ -1,32 +1,26 @@
-"""Runs ``apranova operator`` as a subprocess for end-to-end tests.
+"""Runs ``apranova operator`` as a subprocess for end-to-end tests, and handles enrollments.
 
 Health and metrics listen on free ports of 127.0.0.1, so several operators (one per test run)
-can share a machine. ``start_operator`` returns once the health endpoint answers.
+can share a machine. ``start_operator`` returns once the health endpoint answers. The enrollment
+helpers below create, read, wait for and delete ``StudentEnrollment`` objects.
 """
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-_START_TIMEOUT = 90.0
+from apranova.local_postgres import free_port
+from tests.support import processes
 
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+GROUP, VERSION, PLURAL = "apranova.io", "v1alpha1", "studentenrollments"
 
 
 @dataclass
@@ -50,42 +44,16 @@ class OperatorProcess:
 
     def start(self) -> OperatorProcess:
         environment = {
-            **os.environ,
             "KUBECONFIG": self.kubeconfig,
             "OPERATOR_HEALTH_HOST": "127.0.0.1",
             "OPERATOR_HEALTH_PORT": str(self.health_port),
             "OPERATOR_METRICS_PORT": str(self.metrics_port),
             **self.env,
         }
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "apranova.cli", "operator"],
-            env=environment,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        log.close()
-        self._wait_healthy()
+        command = [sys.executable, "-m", "apranova.cli", "operator"]
+        self.process = processes.start_logged(command, environment, self.log_path)
+        processes.wait_until_answering(self.process, self.health_url, "operator", self.log_path)
         return self
-
-    def _wait_healthy(self) -> None:
-        deadline = time.monotonic() + _START_TIMEOUT
-        while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"operator exited with {self.process.returncode}; see {self.log_path}"
-                )
-            try:
-                with urllib.request.urlopen(self.health_url, timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.3)
-        self.kill()
-        raise TimeoutError(f"operator not healthy within {_START_TIMEOUT}s; see {self.log_path}")
 
     def metrics(self) -> str:
         """The Prometheus exposition text of the running operator."""
@@ -94,20 +62,11 @@ class OperatorProcess:
 
     def stop(self, timeout: float = 30.0) -> None:
         """SIGTERM and wait; SIGKILL when it does not stop in time."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
+        processes.stop(self.process, timeout)
 
     def kill(self) -> None:
         """SIGKILL: the operator dies mid-work, as on a node failure."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.kill()
-        self.process.wait(timeout=30)
+        processes.kill(self.process)
 
     def restart(self) -> OperatorProcess:
         self.stop()
@@ -171,6 +130,58 @@ def enrollment_body(
     }
 
 
+def get_enrollment(objects: Any, name: str) -> dict[str, Any] | None:
+    """The enrollment ``name`` (a ``CustomObjectsApi`` reads it), or ``None`` when there is none."""
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        return objects.get_cluster_custom_object(GROUP, VERSION, PLURAL, name)
+    except ApiException as error:
+        if error.status == 404:
+            return None
+        raise
+
+
+def condition(enrollment: dict[str, Any] | None, kind: str) -> dict[str, Any] | None:
+    """The status condition of type ``kind`` of ``enrollment``, if it has one."""
+    for item in ((enrollment or {}).get("status") or {}).get("conditions") or []:
+        if item.get("type") == kind:
+            return item
+    return None
+
+
+def wait_condition(
+    objects: Any,
+    name: str,
+    kind: str,
+    status: str,
+    reason: str = "",
+    timeout: float = 180.0,
+) -> dict[str, Any]:
+    """Wait until condition ``kind`` of enrollment ``name`` has ``status`` (and ``reason``, if
+    given); the enrollment as it was then."""
+
+    def probe() -> dict[str, Any] | None:
+        enrollment = get_enrollment(objects, name)
+        found = condition(enrollment, kind)
+        matches = found and found["status"] == status and (not reason or found["reason"] == reason)
+        return enrollment if matches else None
+
+    return wait_for(probe, timeout, f"{kind}={status} {reason} on {name}")
+
+
+def delete_enrollment(objects: Any, name: str, timeout: float = 180.0) -> None:
+    """Delete enrollment ``name`` (if it is there) and wait until the operator has let it go."""
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        objects.delete_cluster_custom_object(GROUP, VERSION, PLURAL, name)
+    except ApiException as error:
+        if error.status != 404:
+            raise
+    wait_for(lambda: get_enrollment(objects, name) is None, timeout, f"{name} deleted")
+
+
 def delete_enrollments(api_client: Any, selector: str, timeout: float = 300.0) -> None:
     """Delete every enrollment matching ``selector`` and wait until they are gone.
 
@@ -180,14 +191,30 @@ def delete_enrollments(api_client: Any, selector: str, timeout: float = 300.0) -
     from kubernetes import client
 
     objects = client.CustomObjectsApi(api_client)
-    group, version, plural = "apranova.io", "v1alpha1", "studentenrollments"
 
     def remaining() -> list[dict[str, Any]]:
-        return objects.list_cluster_custom_object(group, version, plural, label_selector=selector)[
+        return objects.list_cluster_custom_object(GROUP, VERSION, PLURAL, label_selector=selector)[
             "items"
         ]
 
     for item in remaining():
         if not item["metadata"].get("deletionTimestamp"):
-            objects.delete_cluster_custom_object(group, version, plural, item["metadata"]["name"])
+            objects.delete_cluster_custom_object(GROUP, VERSION, PLURAL, item["metadata"]["name"])
     wait_for(lambda: not remaining(), timeout, f"enrollments {selector} to be deleted")
+
+
+@contextmanager
+def operator_for_test_run(
+    kubeconfig: str, api_client: Any, selector: str, env: dict[str, str], log_path: Path
+) -> Iterator[OperatorProcess]:
+    """An operator that serves only the enrollments matching ``selector``.
+
+    On the way out it deletes those enrollments while it still runs (see
+    :func:`delete_enrollments`), then stops.
+    """
+    process = start_operator(kubeconfig, {"ENROLLMENT_SELECTOR": selector, **env}, log_path)
+    try:
+        yield process
+    finally:
+        delete_enrollments(api_client, selector)
+        process.stop()

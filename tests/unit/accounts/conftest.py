@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from apranova_api.db import make_engine, make_session_factory
 from apranova_api.migrate import upgrade_to_head
 from apranova_api.models import User
+from tests.support.students import paid_student
 
 
 @pytest.fixture
@@ -24,13 +25,6 @@ def sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
 @pytest.fixture
 def student(sessions: sessionmaker[Session]) -> User:
     with sessions() as session, session.begin():
-        user = User(
-            email="ada@example.com",
-            name="Ada Lovelace",
-            username="ada",
-            track="DP",
-            payment_verified=True,
-            privacy_accepted=True,
-        )
+        user = paid_student("Ada Lovelace", "DP")
         session.add(user)
     return user

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from email.message import EmailMessage
+from typing import Any
+
 import pytest
 from pydantic import ValidationError
 
@@ -8,6 +11,21 @@ from apranova_api.accounts.mail import SmtpTarget, parse_smtp_url
 from apranova_api.accounts.settings import AccountsSettings
 
 LINKS = Links("https://apranova.io")
+
+
+def _welcome(**changes: Any) -> EmailMessage:
+    """The welcome email to Ada on the DP track with a Discord invite; ``changes`` override."""
+    arguments: dict[str, Any] = {
+        "sender": "ApraNova <no-reply@apranova.io>",
+        "to": "ada@example.com",
+        "name": "Ada",
+        "track": "DP",
+        "links": LINKS,
+        "token": "tok-123",
+        "token_hours": 72,
+        "discord_invite": "https://discord.gg/abc",
+    }
+    return welcome_email(**{**arguments, **changes})
 
 
 def test_smtp_urls() -> None:
@@ -30,30 +48,14 @@ def test_bad_settings_are_refused_with_a_clear_message() -> None:
 
 
 def test_welcome_email_has_the_links_and_the_invite_when_there_is_one() -> None:
-    message = welcome_email(
-        sender="ApraNova <no-reply@apranova.io>",
-        to="ada@example.com",
-        name="Ada",
-        track="DP",
-        links=LINKS,
-        token="tok-123",
-        token_hours=72,
-        discord_invite="https://discord.gg/abc",
-    )
+    message = _welcome()
     body = message.get_content()
     assert message["To"] == "ada@example.com"
     assert "https://apranova.io/set-password?token=tok-123" in body
     assert "https://apranova.io/dashboard" in body and "https://apranova.io/login" in body
     assert "https://discord.gg/abc" in body and "Data Professional" in body
-    without = welcome_email(
-        sender="x@apranova.io",
-        to="ada@example.com",
-        name="",
-        track="FSD",
-        links=LINKS,
-        token="t",
-        token_hours=72,
-        discord_invite=None,
+    without = _welcome(
+        sender="x@apranova.io", name="", track="FSD", token="t", discord_invite=None
     ).get_content()
     assert "discord.gg" not in without and "will appear on your dashboard" in without
 

@@ -17,10 +17,10 @@ from apranova_api.accounts.welcome import enqueue_welcome_email
 from apranova_api.app import create_app
 from apranova_api.db import make_engine, make_session_factory
 from apranova_api.migrate import upgrade_to_head
-from apranova_api.models import User
 from apranova_api.payments.fulfil import progress_rows
 from apranova_api.settings import Settings
 from tests.support.smtp import SmtpSink, body_of
+from tests.support.students import paid_student
 
 PASSWORD = "a sturdy passphrase 42"
 TOKEN_IN_LINK = re.compile(r"/set-password\?token=([A-Za-z0-9_\-]+)")
@@ -46,14 +46,7 @@ def api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestC
     upgrade_to_head(engine)
     sessions = make_session_factory(engine)
     with sessions() as session, session.begin():
-        user = User(
-            email="ada@example.com",
-            name="Ada",
-            username="ada",
-            track="FSD",
-            payment_verified=True,
-            privacy_accepted=True,
-        )
+        user = paid_student("Ada", "FSD")
         session.add(user)
         session.flush()
         session.add_all(progress_rows(user.id, "FSD"))

@@ -118,13 +118,21 @@ def test_secret_is_written_before_the_role_gets_its_password(
     assert stored["password"] not in repr(result)
 
 
-def test_reconciling_again_keeps_the_secret_and_password(
-    configured: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _reconciled_once_recording_verifiers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[MemorySecrets, list[str]]:
+    """Reconcile once; the stand-in server keeps every password verifier it is given."""
     secrets = MemorySecrets()
     verifiers: list[str] = []
     use_server(monkeypatch, lambda connection, target, limits, verifier: verifiers.append(verifier))
     reconcile(context(secrets))
+    return secrets, verifiers
+
+
+def test_reconciling_again_keeps_the_secret_and_password(
+    configured: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secrets, verifiers = _reconciled_once_recording_verifiers(monkeypatch)
     before = dict(secrets.data[(NAMESPACE, SECRET_NAME)])
     reconcile(context(secrets))
     assert secrets.writes == 1
@@ -135,10 +143,7 @@ def test_reconciling_again_keeps_the_secret_and_password(
 def test_lost_secret_gets_a_new_password_applied_to_the_role(
     configured: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    secrets = MemorySecrets()
-    verifiers: list[str] = []
-    use_server(monkeypatch, lambda connection, target, limits, verifier: verifiers.append(verifier))
-    reconcile(context(secrets))
+    secrets, verifiers = _reconciled_once_recording_verifiers(monkeypatch)
     old_password = secrets.data.pop((NAMESPACE, SECRET_NAME))["password"]
     reconcile(context(secrets))
     new_password = secrets.data[(NAMESPACE, SECRET_NAME)]["password"]

@@ -26,6 +26,10 @@ def _client(list_tracks) -> TestClient:
     return TestClient(app)
 
 
+def _cluster_unreachable() -> list[dict]:
+    raise KubeUnavailableError("cluster unreachable")
+
+
 @pytest.fixture
 def client() -> Iterator[TestClient]:
     with _client(lambda: SHIPPED_TRACKS) as test_client:
@@ -51,10 +55,7 @@ def test_get_started_shows_every_track_with_price_tools_and_enroll_button(
 
 
 def test_get_started_says_so_when_the_tracks_cannot_be_listed() -> None:
-    def unreachable() -> list[dict]:
-        raise KubeUnavailableError("cluster unreachable")
-
-    with _client(unreachable) as test_client:
+    with _client(_cluster_unreachable) as test_client:
         response = test_client.get("/get-started")
     assert response.status_code == 503
     assert "cannot be loaded right now" in response.text
@@ -139,10 +140,7 @@ def test_dashboard_carries_the_tools_of_every_track(client: TestClient) -> None:
 
 
 def test_dashboard_works_without_the_cluster() -> None:
-    def unreachable() -> list[dict]:
-        raise KubeUnavailableError("cluster unreachable")
-
-    with _client(unreachable) as test_client:
+    with _client(_cluster_unreachable) as test_client:
         response = test_client.get("/dashboard")
     assert response.status_code == 200
     assert "data-track-tools='{}'" in response.text
