@@ -14,7 +14,9 @@ KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
 HELM_VERSION="${HELM_VERSION:-v3.22.0}"
 
 CACHE_ROOT="${APRANOVA_CACHE_DIR:-$HOME/.cache/apranova}"
-KEY="k8s-${K8S_VERSION}_etcd-${ETCD_VERSION}_kwok-${KWOK_VERSION}_helm-${HELM_VERSION}"
+# RECIPE changes whenever this script builds differently, so caches of the old recipe are rebuilt.
+RECIPE=2
+KEY="k8s-${K8S_VERSION}_etcd-${ETCD_VERSION}_kwok-${KWOK_VERSION}_helm-${HELM_VERSION}_r${RECIPE}"
 OUT="$CACHE_ROOT/control-plane/$KEY"
 BIN="$OUT/bin"
 STAMP="$OUT/.complete"
@@ -55,26 +57,31 @@ step() {
 }
 
 wrapper_module() {
-  # wrapper_module DIR MODULE_PATH
-  local dir="$1" mod="$2"
+  # wrapper_module NAME REQUIREMENT PACKAGE...: a module in $WORK/NAME that requires REQUIREMENT
+  # and imports each PACKAGE (build-tagged), so `go build PACKAGE` resolves against it. Leaves
+  # the shell in that folder.
+  local name="$1" requirement="$2"
+  shift 2
+  local dir="$WORK/$name"
   mkdir -p "$dir"
-  cat >"$dir/go.mod" <<MOD
-module $mod
+  printf 'module apranova.local/%s-build\n\ngo 1.26\n' "$name" >"$dir/go.mod"
+  {
+    printf '//go:build tools\n\npackage tools\n\nimport (\n'
+    printf '\t_ "%s"\n' "$@"
+    printf ')\n'
+  } >"$dir/tools.go"
+  cd "$dir"
+  go mod edit -require="$requirement"
+}
 
-go 1.26
-MOD
-  cat >"$dir/tools.go" <<'GO'
-//go:build tools
-
-package tools
-GO
+resolve_dependencies() {
+  go mod tidy -e >/dev/null 2>&1 || true
+  go mod download
 }
 
 build_kubernetes() {
-  local dir="$WORK/kubernetes"
-  wrapper_module "$dir" apranova.local/kubernetes-build
-  cd "$dir"
-  go mod edit -require="k8s.io/kubernetes@${K8S_VERSION}"
+  local components=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
+  wrapper_module kubernetes "k8s.io/kubernetes@${K8S_VERSION}" "${components[@]/#/k8s.io/kubernetes/cmd/}"
   local modfile
   modfile="$(go mod download -json "k8s.io/kubernetes@${K8S_VERSION}" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')"
   local staging_version="v0${K8S_VERSION#v1}"
@@ -86,20 +93,7 @@ build_kubernetes() {
   grep -E '^\s+[a-z0-9./_-]+ v[0-9]' "$modfile" | grep -v '=>' | grep -v '^\s*k8s.io/kubernetes ' | awk '{print $1"@"$2}' | while read -r req; do
     go mod edit -require="$req"
   done
-  cat >"$dir/tools.go" <<'GO'
-//go:build tools
-
-package tools
-
-import (
-	_ "k8s.io/kubernetes/cmd/kube-apiserver"
-	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
-	_ "k8s.io/kubernetes/cmd/kube-scheduler"
-	_ "k8s.io/kubernetes/cmd/kubectl"
-)
-GO
-  go mod tidy -e >/dev/null 2>&1 || true
-  go mod download
+  resolve_dependencies
   local ver="${K8S_VERSION}"
   local minor="${ver#v1.}"; minor="${minor%%.*}"
   local ldflags="-s -w \
@@ -111,40 +105,20 @@ GO
     -X k8s.io/client-go/pkg/version.gitVersion=${ver} \
     -X k8s.io/client-go/pkg/version.gitMajor=1 \
     -X k8s.io/client-go/pkg/version.gitMinor=${minor}"
-  for c in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+  for c in "${components[@]}"; do
     step "$c ${ver}" go build -tags tools -ldflags "$ldflags" -o "$BIN/$c" "k8s.io/kubernetes/cmd/$c"
   done
 }
 
 build_etcd() {
-  local dir="$WORK/etcd"
-  wrapper_module "$dir" apranova.local/etcd-build
-  cd "$dir"
-  go mod edit -require="go.etcd.io/etcd/server/v3@${ETCD_VERSION}"
-  cat >"$dir/tools.go" <<'GO'
-//go:build tools
-
-package tools
-
-import _ "go.etcd.io/etcd/server/v3"
-GO
-  go mod tidy -e >/dev/null 2>&1 || true
+  wrapper_module etcd "go.etcd.io/etcd/server/v3@${ETCD_VERSION}" go.etcd.io/etcd/server/v3
+  resolve_dependencies
   step "etcd ${ETCD_VERSION}" go build -tags tools -ldflags "-s -w" -o "$BIN/etcd" go.etcd.io/etcd/server/v3
 }
 
 build_kwok() {
-  local dir="$WORK/kwok"
-  wrapper_module "$dir" apranova.local/kwok-build
-  cd "$dir"
-  go mod edit -require="sigs.k8s.io/kwok@${KWOK_VERSION}"
-  cat >"$dir/tools.go" <<'GO'
-//go:build tools
-
-package tools
-
-import _ "sigs.k8s.io/kwok/cmd/kwok"
-GO
-  go mod tidy -e >/dev/null 2>&1 || true
+  wrapper_module kwok "sigs.k8s.io/kwok@${KWOK_VERSION}" sigs.k8s.io/kwok/cmd/kwok
+  resolve_dependencies
   step "kwok ${KWOK_VERSION}" go build -tags tools -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION}" -o "$BIN/kwok" sigs.k8s.io/kwok/cmd/kwok
   # The stages that make pods Running/Ready and nodes Ready ship inside the module.
   local src
@@ -156,22 +130,18 @@ GO
 }
 
 build_helm() {
-  local dir="$WORK/helm"
-  wrapper_module "$dir" apranova.local/helm-build
-  cd "$dir"
-  go mod edit -require="helm.sh/helm/v3@${HELM_VERSION}"
-  cat >"$dir/tools.go" <<'GO'
-//go:build tools
-
-package tools
-
-import _ "helm.sh/helm/v3/cmd/helm"
-GO
-  go mod tidy -e >/dev/null 2>&1 || true
-  step "helm ${HELM_VERSION}" go build -tags tools -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=${HELM_VERSION}" -o "$BIN/helm" helm.sh/helm/v3/cmd/helm
+  wrapper_module helm "helm.sh/helm/v3@${HELM_VERSION}" helm.sh/helm/v3/cmd/helm
+  resolve_dependencies
+  # helm template/lint assume this Kubernetes version unless --kube-version says otherwise.
+  local minor="${K8S_VERSION#v1.}"; minor="${minor%%.*}"
+  local ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=${HELM_VERSION}"
+  for pkg in helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules; do
+    ldflags+=" -X ${pkg}.k8sVersionMajor=1 -X ${pkg}.k8sVersionMinor=${minor}"
+  done
+  step "helm ${HELM_VERSION}" go build -tags tools -ldflags "$ldflags" -o "$BIN/helm" helm.sh/helm/v3/cmd/helm
 }
 
-echo "Building the local control plane into $OUT (first time only; about 20-40 minutes on 2 cores)"
+echo "Building the local control plane into $OUT (first time only; about 15-20 minutes on 2 cores)"
 build_etcd
 build_kwok
 build_kubernetes
