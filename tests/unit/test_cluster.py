@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import socket
 from pathlib import Path
 
 import pytest
@@ -116,3 +117,30 @@ def test_fake_node_is_untainted_and_selected_by_kwok() -> None:
     node = cluster.fake_node()
     assert "taints" not in node.get("spec", {})
     assert node["metadata"]["labels"]["type"] == "kwok"
+
+
+def _fake_tools(tmp_path: Path, components: tuple[str, ...] = cluster.COMPONENTS) -> Path:
+    tools = tmp_path / "tools"
+    (tools / "bin").mkdir(parents=True)
+    for name in components:
+        (tools / "bin" / name).write_text("")
+    return tools
+
+
+def test_up_names_a_missing_binary(layout, tmp_path, monkeypatch) -> None:
+    tools = _fake_tools(tmp_path, ("etcd", "kube-apiserver"))
+    monkeypatch.setenv("APRANOVA_CONTROL_PLANE_DIR", str(tools))
+    with pytest.raises(cluster.ClusterError, match=r"kube-controller-manager is missing"):
+        cluster.up(layout, cluster.Ports.from_env({}), quiet=True)
+
+
+def test_up_refuses_a_taken_port_with_a_message(layout, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("APRANOVA_CONTROL_PLANE_DIR", str(_fake_tools(tmp_path)))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        ports = cluster.Ports.from_env({"APRANOVA_ETCD_PORT": str(port)})
+        with pytest.raises(cluster.ClusterError, match=rf"port {port} needed by etcd"):
+            cluster.up(layout, ports, quiet=True)
+    assert cluster.running_pid(layout, "etcd") is None
