@@ -69,7 +69,9 @@ class Server:
 
     def teardown(self, username: str, keep: bool = False) -> Any:
         target, now = self.target(username), datetime.now(UTC)
-        return asyncio.run(self.pool.run(lambda c: adapter.teardown(c, target, keep, now)))
+        return asyncio.run(
+            self.pool.run(lambda c: adapter.teardown(c, target, keep, now, self.pool.connect_to))
+        )
 
     def credentials(self, username: str, password: str) -> dict[str, str]:
         target = self.target(username)

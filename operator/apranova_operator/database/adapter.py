@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from datetime import datetime
 from typing import TypeVar
 
 import psycopg2
+import psycopg2.errors
 import psycopg2.extensions
 from psycopg2 import sql
 
 from apranova_operator.database import plan
 from apranova_operator.database.plan import (
     Observed,
+    OtherDatabase,
     Refusal,
     RoleLimits,
     RoleState,
@@ -30,6 +33,17 @@ from apranova_operator.database.plan import (
 
 T = TypeVar("T")
 Connection = psycopg2.extensions.connection
+ConnectTo = Callable[[str], "closing[Connection]"]
+"""Opens a one-off admin connection to the named database of the same server."""
+
+
+class CleanupBlocked(Exception):
+    """The role cannot be dropped yet; the message says what holds it and how to unblock it.
+
+    Raised for what an administrator must fix (a database the admin role may not enter, a right
+    it lacks) as well as for an outage; either way the deletion waits and is retried.
+    """
+
 
 _ADMIN_SESSION = "SET lock_timeout = '15s'; SET statement_timeout = '60s'"
 
@@ -102,6 +116,17 @@ class AdminPool:
         async with self._semaphore:
             return await asyncio.to_thread(self._run_blocking, work)
 
+    def connect_to(self, database: str) -> closing[Connection]:
+        """A one-off admin connection to another database of the server, closed after use.
+
+        Used only while dropping a role (rare), so it is not pooled and does not take a slot.
+        """
+        connection = psycopg2.connect(**{**self._parameters, "dbname": database})
+        with connection.cursor() as cursor:
+            cursor.execute(_ADMIN_SESSION)
+        connection.commit()
+        return closing(connection)
+
     def close(self) -> None:
         with self._idle_lock:
             idle, self._idle = self._idle, []
@@ -160,11 +185,76 @@ def provision(
     return None
 
 
+def _other_databases(connection: Connection, target: StudentDatabase) -> list[OtherDatabase]:
+    with connection, connection.cursor() as cursor:
+        cursor.execute(plan.other_databases_query(target))
+        return [OtherDatabase(name, bool(connectable)) for name, connectable in cursor.fetchall()]
+
+
+def _release(connect_to: ConnectTo, target: StudentDatabase, database: OtherDatabase) -> None:
+    """``DROP OWNED`` in one other database; :class:`CleanupBlocked` when that is not possible."""
+    if not database.connectable:
+        raise CleanupBlocked(
+            plan.unreachable_database_message(target, database.name, "no CONNECT privilege")
+        )
+    try:
+        with connect_to(database.name) as other, other, other.cursor() as cursor:
+            for statement in plan.release_statements(target):
+                cursor.execute(statement)
+    except psycopg2.OperationalError as error:
+        why = " ".join(str(error).split())
+        raise CleanupBlocked(
+            plan.unreachable_database_message(target, database.name, why)
+        ) from error
+    except psycopg2.errors.InsufficientPrivilege as error:
+        raise CleanupBlocked(
+            f"the admin role may not remove what role {target.role} holds in database "
+            f"{database.name}: {' '.join(str(error).split())}"
+        ) from error
+
+
+@contextmanager
+def _explained(target: StudentDatabase) -> Iterator[None]:
+    """Turn "role cannot be dropped" into :class:`CleanupBlocked` with the server's detail."""
+    try:
+        yield
+    except psycopg2.errors.DependentObjectsStillExist as error:
+        detail = " ".join((error.diag.message_detail or "").split())
+        raise CleanupBlocked(
+            f"role {target.role} cannot be dropped yet: {detail}; these were granted by "
+            f"another role, which the admin role cannot revoke: their grantor or a superuser "
+            f"must (REVOKE ... FROM {target.role})"
+        ) from error
+    except psycopg2.errors.InsufficientPrivilege as error:
+        raise CleanupBlocked(
+            f"the admin role lacks a right to drop role {target.role}: "
+            f"{' '.join(str(error).split())}"
+        ) from error
+
+
 def teardown(
-    connection: Connection, target: StudentDatabase, keep_data: bool, now: datetime
+    connection: Connection,
+    target: StudentDatabase,
+    keep_data: bool,
+    now: datetime,
+    connect_to: ConnectTo,
 ) -> Teardown:
-    """Drop or retain the student's role and schema; each planned transaction in turn."""
+    """Drop or retain the student's role and schema; each planned transaction in turn.
+
+    When dropping, the role's footprint in every other database of the server (objects, grants,
+    default privileges, found in ``pg_shdepend``) is removed through ``connect_to`` after its
+    logins are ended and before the final transaction, so whatever the student did with their
+    own credentials, ``DROP ROLE`` succeeds. Every part is idempotent: a crash anywhere converges
+    on the next attempt. Raises :class:`CleanupBlocked` with what to do when it cannot.
+    """
     steps = plan.teardown_plan(target, observe(connection, target), keep_data, now)
-    for statements in steps.transactions:
-        _execute_locked(connection, statements)
+    *first, last = steps.transactions or [[]]
+    with _explained(target):
+        for statements in first:
+            _execute_locked(connection, statements)
+        if steps.release_elsewhere:
+            for database in _other_databases(connection, target):
+                _release(connect_to, target, database)
+        if last:
+            _execute_locked(connection, last)
     return steps

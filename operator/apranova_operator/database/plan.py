@@ -80,11 +80,25 @@ class Refusal:
 
 @dataclass(frozen=True)
 class Teardown:
-    """Transactions to run in order, warnings to record, and the retained names if kept."""
+    """Transactions to run in order, warnings to record, and the retained names if kept.
+
+    ``release_elsewhere``: before the last transaction, remove what the role owns or was granted
+    in every *other* database of the server (:func:`release_statements`), so that ``DROP ROLE``
+    finds nothing that depends on it.
+    """
 
     transactions: list[list[sql.Composable]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     retained_as: tuple[str, str] | None = None
+    release_elsewhere: bool = False
+
+
+@dataclass(frozen=True)
+class OtherDatabase:
+    """A database of the server, other than the student database, that depends on the role."""
+
+    name: str
+    connectable: bool
 
 
 def ownership_comment(username: str) -> str:
@@ -286,4 +300,41 @@ def teardown_plan(
         sql.SQL("DROP OWNED BY {}").format(role),
         sql.SQL("DROP ROLE {}").format(role),
     ]
-    return Teardown(transactions=[*_disconnect(target), final], warnings=warnings)
+    return Teardown(
+        transactions=[*_disconnect(target), final], warnings=warnings, release_elsewhere=True
+    )
+
+
+def other_databases_query(target: StudentDatabase) -> sql.Composed:
+    """The other databases where the role owns an object or holds a privilege, default
+    privileges included (``pg_shdepend``, which every database's catalogs share), and whether
+    the admin role may connect to each. Rows: ``(datname, connectable)``."""
+    return sql.SQL(
+        "SELECT d.datname, d.datallowconn AND has_database_privilege(d.oid, 'CONNECT') "
+        "FROM pg_database d WHERE d.datname <> current_database() AND EXISTS ("
+        "SELECT FROM pg_shdepend s WHERE s.dbid = d.oid "
+        "AND s.refclassid = 'pg_authid'::regclass "
+        "AND s.refobjid = (SELECT oid FROM pg_roles WHERE rolname = {})) "
+        "ORDER BY d.datname"
+    ).format(sql.Literal(target.role))
+
+
+def release_statements(target: StudentDatabase) -> list[sql.Composable]:
+    """What removes the role's footprint from one other database: its objects (and what depends
+    on them), the privileges granted to it and the default privileges it set there.
+
+    ``REASSIGN OWNED`` would keep the objects, but not the default privileges or grants, which
+    only ``DROP OWNED`` removes; the student's data is being deleted, so ``DROP OWNED`` alone.
+    It needs the privileges of the role, which the admin has as a member of every student role.
+    """
+    return [sql.SQL("DROP OWNED BY {} CASCADE").format(sql.Identifier(target.role))]
+
+
+def unreachable_database_message(target: StudentDatabase, database: str, why: str) -> str:
+    """Why deletion waits, and the two ways an administrator can unblock it."""
+    return (
+        f"role {target.role} owns objects or holds privileges in database {database}, "
+        f"which the admin role cannot connect to ({why}); grant the admin role CONNECT on "
+        f"{database}, or run DROP OWNED BY {target.role} there as a superuser"
+    )
+

@@ -163,8 +163,9 @@ async def cleanup(ctx: StepContext) -> None:
     target = _target(ctx)
     now = datetime.now(UTC)
     keep = settings.keep_data_on_delete
-    result = await admin_pool().run(
-        lambda connection: adapter.teardown(connection, target, keep, now)
+    pool = admin_pool()
+    result = await pool.run(
+        lambda connection: adapter.teardown(connection, target, keep, now, pool.connect_to)
     )
     for warning in result.warnings:
         ctx.record_event("Warning", "DatabaseNotCleaned", warning)

@@ -39,6 +39,9 @@ class InlinePool:
     async def run(self, work: Any) -> Any:
         return work(None)
 
+    def connect_to(self, database: str) -> Any:
+        raise AssertionError(f"no other database to connect to here ({database})")
+
 
 @pytest.fixture
 def configured(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
@@ -220,7 +223,7 @@ def test_cleanup_records_what_happened_to_the_data(
     ctx = replace(context(MemorySecrets()), record_event=lambda *event: events.append(event))
     seen: list[bool] = []
 
-    def teardown(connection: Any, target: Any, keep: bool, now: Any) -> Teardown:
+    def teardown(connection: Any, target: Any, keep: bool, now: Any, connect_to: Any) -> Teardown:
         seen.append(keep)
         return Teardown(transactions=[[]], retained_as=("stu_ada_deleted_1", "stu_ada_deleted_1"))
 
