@@ -17,6 +17,7 @@ import kopf
 from apranova_operator import labels
 from apranova_operator.metrics import ENROLLMENT_PHASES
 from apranova_operator.reconciler import Reconciler
+from apranova_operator.render.retention import DATA_RETAINED, DELETE_OPT_IN
 from apranova_operator.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
@@ -39,14 +40,18 @@ def enrollment_needs_work(event_type: str | None, body: Mapping[str, Any]) -> bo
     """Whether an enrollment's watch event calls for a full reconcile.
 
     The initial listing and additions always do; afterwards only a new spec generation, a
-    deletion or a missing finalizer do, so the operator's own status writes cause no work.
+    deletion, a missing finalizer, or an opt-in to delete data it still keeps (the annotation
+    of :mod:`~apranova_operator.render.retention` while the ``DataRetained`` condition stands)
+    do, so the operator's own status writes cause no work.
     """
     if event_type in (None, "ADDED"):
         return True
     metadata = body.get("metadata", {})
     status = body.get("status") or {}
+    kept = any(c.get("type") == DATA_RETAINED for c in status.get("conditions") or [])
     return bool(
-        metadata.get("deletionTimestamp")
+        (kept and DELETE_OPT_IN in (metadata.get("annotations") or {}))
+        or metadata.get("deletionTimestamp")
         or metadata.get("generation") != status.get("observedGeneration")
         or labels.FINALIZER not in (metadata.get("finalizers") or [])
     )

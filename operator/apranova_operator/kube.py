@@ -164,7 +164,12 @@ class Kube:
         return True
 
     async def merge_patch(
-        self, kind: str, name: str, patch: Mapping[str, Any], subresource: str = ""
+        self,
+        kind: str,
+        name: str,
+        patch: Mapping[str, Any],
+        subresource: str = "",
+        namespace: str | None = None,
     ) -> dict[str, Any]:
-        path = RESOURCES[kind].path(None, name) + (f"/{subresource}" if subresource else "")
+        path = RESOURCES[kind].path(namespace, name) + (f"/{subresource}" if subresource else "")
         return await self._call("PATCH", path, None, patch, "application/merge-patch+json")

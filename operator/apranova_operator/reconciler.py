@@ -31,7 +31,7 @@ from apranova_operator.metrics import (
     RECONCILE_ERRORS,
     TIME_TO_READY,
 )
-from apranova_operator.render import credentials, namespace, network, quota, tools
+from apranova_operator.render import credentials, namespace, network, quota, retention, tools
 from apranova_operator.render.context import InvalidInput, RenderContext, render_context
 from apranova_operator.render.status import (
     NAMESPACE_READY,
@@ -131,15 +131,26 @@ class Reconciler:
         if body is None:
             return
         self.recorder.for_enrollment(body)("Warning", "ReconcileFailed", str(error))
+        await self._set_ready_condition(
+            body, Check(READY, False, "ReconcileFailed", str(error)[:1000])
+        )
+
+    async def _set_ready_condition(self, body: Mapping[str, Any], check: Check) -> None:
+        """Replace the ``Ready`` condition only, keeping the rest of the status."""
         current = body.get("status") or {}
         conditions = set_condition(
             current.get("conditions") or [],
-            Check(READY, False, "ReconcileFailed", str(error)[:1000]),
+            replace(check, message=check.message[:1000]),
             current.get("observedGeneration", 0),
             now_iso(),
         )
+        if conditions == current.get("conditions"):
+            return
         await self.kube.merge_patch(
-            "StudentEnrollment", name, {"status": {"conditions": conditions}}, "status"
+            "StudentEnrollment",
+            body["metadata"]["name"],
+            {"status": {"conditions": conditions}},
+            "status",
         )
 
     # ---------------------------------------------------------------- converge
@@ -215,8 +226,10 @@ class Reconciler:
         with timed("tools"):
             tool_objects = [obj for tool in track_tools for obj in tools.tool_objects(ctx, tool)]
             applied = await self._apply_all(tool_objects, existing, events)
+        desired = {_key(obj) for obj in base + tool_objects}
         with timed("prune"):
-            await self._prune(existing, {_key(obj) for obj in base + tool_objects}, events)
+            await self._prune(existing, desired, events)
+            kept = await self._retain_claims(body, ctx, existing, desired, events)
         tool_status = [
             self._tool_status(tool, urls[tool.name], applied.get(("Deployment", tool.name)))
             for tool in track_tools
@@ -226,10 +239,13 @@ class Reconciler:
             tools_check(tool_status, ctx.suspended),
             *(Check(r.condition_type, r.ready, r.reason, r.message) for r in step_results),
         ]
+        kept_check = retention.retained_check(kept)
+        if kept_check is not None:
+            checks.append(kept_check)
         extra: dict[str, Any] = {}
         for result in step_results:
             extra.update(result.status_patch)
-        applicable = {r.condition_type for r in step_results}
+        applicable = {r.condition_type for r in step_results} | {c.type for c in checks}
         await self._write_status(
             body,
             compose_status(
@@ -241,7 +257,10 @@ class Reconciler:
                 tools=tool_status,
                 suspended=ctx.suspended,
                 suspension_reason=body["spec"].get("suspensionReason", ""),
-                drop_condition_types={s.condition_type for s in self.steps} - applicable,
+                drop_condition_types=(
+                    {s.condition_type for s in self.steps} | {retention.DATA_RETAINED}
+                )
+                - applicable,
                 extra=extra,
             ),
             events,
@@ -333,15 +352,60 @@ class Reconciler:
         for key, body in existing.items():
             kind, name = key
             found = body["metadata"].get("labels") or {}
-            prunable = (kind in PRUNABLE_TOOL_KINDS and labels.TOOL in found) or (
-                kind == "NetworkPolicy"
-            )
+            prunable = (
+                kind in PRUNABLE_TOOL_KINDS
+                and kind != "PersistentVolumeClaim"
+                and labels.TOOL in found
+            ) or (kind == "NetworkPolicy")
             if key in desired or not prunable:
                 continue
             if found.get(labels.MANAGED_BY) != labels.MANAGED_BY_VALUE:
                 continue
             if await self.kube.delete(kind, name, body["metadata"]["namespace"]):
                 events("Normal", "Deleted", f"deleted {kind} {name}: no longer in the track")
+
+    async def _retain_claims(
+        self,
+        enrollment: Mapping[str, Any],
+        ctx: RenderContext,
+        existing: Mapping[Key, Mapping[str, Any]],
+        desired: set[Key],
+        events: EnrollmentEvents,
+    ) -> list[str]:
+        """Keep the data claims of tools that left the track (see
+        :mod:`~apranova_operator.render.retention`); unmark those whose tool is back; delete a
+        kept one only when the enrollment opted in. Answers the names of the claims kept."""
+        kept = []
+        for (kind, name), body in existing.items():
+            if kind != "PersistentVolumeClaim" or not retention.claim_tool(body):
+                continue
+            namespace = body["metadata"]["namespace"]
+            tool = retention.claim_tool(body)
+            if (kind, name) in desired:
+                if retention.is_retained(body):
+                    await self.kube.merge_patch(
+                        kind, name, retention.restore_patch(), namespace=namespace
+                    )
+                    events("Normal", "DataRestored", f"tool {tool} is back: reusing claim {name}")
+            elif retention.deletion_opted_in(enrollment, tool):
+                if await self.kube.delete(kind, name, namespace):
+                    events(
+                        "Normal",
+                        "RetainedDataDeleted",
+                        f"deleted claim {name} of removed tool {tool}: "
+                        f"{retention.DELETE_OPT_IN} names it",
+                    )
+            else:
+                kept.append(name)
+                if not retention.is_retained(body):
+                    patch = retention.retain_patch(tool, ctx.track_name, now_iso())
+                    await self.kube.merge_patch(kind, name, patch, namespace=namespace)
+                    events(
+                        "Warning",
+                        "DataRetained",
+                        retention.retained_message(name, tool, ctx.track_name),
+                    )
+        return kept
 
     @staticmethod
     def _tool_status(
@@ -529,6 +593,9 @@ class Reconciler:
                     log.exception("cleanup %s of %s failed", step.name, name)
                     RECONCILE_ERRORS.labels("CleanupFailed").inc()
                     events("Warning", "CleanupFailed", f"{step.name}: {error}")
+                    await self._set_ready_condition(
+                        body, Check(READY, False, "CleanupFailed", f"{step.name}: {error}")
+                    )
                     return self.settings.retry_base_seconds
         found = await self.kube.get("Namespace", ns_name)
         if found is not None and namespace.is_ours(found, name):

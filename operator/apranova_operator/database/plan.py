@@ -337,4 +337,3 @@ def unreachable_database_message(target: StudentDatabase, database: str, why: st
         f"which the admin role cannot connect to ({why}); grant the admin role CONNECT on "
         f"{database}, or run DROP OWNED BY {target.role} there as a superuser"
     )
-
