@@ -14,6 +14,8 @@ from typing import Any
 
 import stripe
 
+from apranova_api.payments.event_shape import shape_problem
+
 
 class InvalidWebhookError(ValueError):
     """A delivery that must be refused with 400: bad or stale signature, or not an event."""
@@ -39,11 +41,7 @@ def verify_event(payload: bytes, header: str | None, secret: str, tolerance: int
         event = json.loads(payload)
     except ValueError as error:
         raise InvalidWebhookError(f"body is not JSON: {error}") from error
-    if not (
-        isinstance(event, dict)
-        and isinstance(event.get("id"), str)
-        and isinstance(event.get("type"), str)
-        and isinstance((event.get("data") or {}).get("object"), dict)
-    ):
-        raise InvalidWebhookError("body is not a Stripe event (id, type, data.object)")
+    problem = shape_problem(event)
+    if problem is not None:
+        raise InvalidWebhookError(problem)
     return event
