@@ -189,7 +189,8 @@ def test_renaming_a_tool_keeps_its_data_and_renaming_back_finds_it(
         namespace, label_selector="apranova.io/tool=code"
     ).items
     assert any("code-data" in m for m in _events(core, name, "DataRetained"))
-    assert condition(get_enrollment(objects, name), "Ready")["status"] == "True"
+    ready = wait_condition(objects, name, "Ready", "True", timeout=WAIT)
+    assert condition(ready, retention.DATA_RETAINED)["status"] == "True"
 
     _rename_tool(objects, own_track, "code")
     wait_for(lambda: _tools(objects, name) == ["code"], WAIT, "the tool renamed back to code")
