@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: install system-deps control-plane cluster cluster-down run test test-unit lint format bench clean
+.PHONY: install system-deps control-plane cluster cluster-down run test test-unit test-faults lint format bench clean
 
 install: system-deps $(VENV)/.installed
 
@@ -36,6 +36,11 @@ test: install control-plane
 
 test-unit: install
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+# The fault suite at full scale (200 enrollments, 10 operator kills, its own control plane for
+# the kube-apiserver restarts...); `make test` runs it at FAULTS_SCALE=short.
+test-faults: install control-plane
+	FAULTS_SCALE=full $(BIN)/pytest tests/faults $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from apranova_api.accounts.runtime import start_accounts, stop_accounts
 from apranova_api.accounts.settings import AccountsSettings
 from apranova_api.kube import Cluster
+from apranova_api.nul_guard import NulGuard
 from apranova_api.payments.repair import RepairLoop
 from apranova_api.routers import ROUTERS
 from apranova_api.services import build_services
@@ -36,6 +37,7 @@ def create_app(settings: Settings, kube: Cluster | None = None, *, repair: bool 
             services.engine.dispose()
 
     app = FastAPI(title="ApraNova API", lifespan=lifespan)
+    app.add_middleware(NulGuard)
     app.state.settings = settings
     app.state.services = services
     for router in ROUTERS:
