@@ -146,7 +146,7 @@ def _check(operator: OperatorProcess, objects: client.CustomObjectsApi, name: st
 
 
 FUZZ = settings(
-    max_examples=25,
+    max_examples=15,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -2,7 +2,7 @@
 once; count what was lost, duplicated, rotated or left behind.
 
 Real parts: the local control plane, a PostgreSQL server (student databases), the operator as a
-subprocess. Short scale: 10 enrollments, 2 kills; full: 200 enrollments, 10 kills.
+subprocess. Short scale: 5 enrollments, 2 kills; full: 200 enrollments, 10 kills.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def test_sigkill_during_a_burst_then_mass_deletion(
     networking: client.NetworkingV1Api,
     test_output_dir: Path,
 ) -> None:
-    total, kills = sized(10, 200), sized(2, 10)
+    total, kills = sized(5, 200), sized(2, 10)
     selector = f"{run_label[0]}={run_label[1]}"
     usernames = [f"{run_id}-{index:03d}" for index in range(total)]
     operator = fleet.start_fault_operator(

@@ -2,7 +2,7 @@
 of deletion; every enrollment converges unattended once it is back.
 
 Real parts: the local control plane, the operator, PostgreSQL (stopped with ``pg_ctl``).
-Short scale: 4 enrollments; full: 20.
+Short scale: 3 enrollments; full: 20.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def test_postgres_restart_mid_provisioning_and_mid_deletion(
     test_output_dir: Path,
 ) -> None:
     selector = f"{run_label[0]}={run_label[1]}"
-    usernames = [f"{run_id}-{index:02d}" for index in range(sized(4, 20))]
+    usernames = [f"{run_id}-{index:02d}" for index in range(sized(3, 20))]
     group = Fleet(objects, core, student_data, selector, dict([run_label]), fault_track, usernames)
     log = test_output_dir / f"operator-pg-restart-{run_id}.log"
     operator = fleet.start_fault_operator(crds_applied, selector, student_data, log)
