@@ -23,7 +23,7 @@ from apranova.local_postgres import free_port
 from tests.conftest import PROJECT_ROOT, kubectl
 from tests.e2e.test_database_adapter import Server
 from tests.faults import fleet
-from tests.faults.harness import scale, sized
+from tests.faults.harness import scale, settle, sized
 from tests.faults.outages import Fleet, outage_during_provisioning_and_deletion
 from tests.support.operator_process import GROUP, VERSION, wait_for
 
@@ -48,14 +48,17 @@ class PrivateCluster:
         self.kubeconfig = str(cluster.up(self.layout, self.ports, quiet=True))
 
     def stop_apiserver(self) -> None:
+        """SIGTERM, and SIGKILL when it is still shutting down gracefully after 15 s."""
         pid = cluster.running_pid(self.layout, "kube-apiserver")
         assert pid is not None
+
+        def stopped() -> bool:
+            return cluster.running_pid(self.layout, "kube-apiserver") is None
+
         os.kill(pid, signal.SIGTERM)
-        wait_for(
-            lambda: cluster.running_pid(self.layout, "kube-apiserver") is None,
-            60,
-            "kube-apiserver to stop",
-        )
+        if not settle(stopped, 15, interval=0.5):
+            os.kill(pid, signal.SIGKILL)
+            wait_for(stopped, 30, "kube-apiserver to stop")
 
     def down(self) -> None:
         cluster.down(self.layout, purge=True, quiet=True)
