@@ -138,7 +138,7 @@ def _mutate(event: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
 
 
 @settings(
-    max_examples=60,
+    max_examples=200,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
