@@ -15,7 +15,7 @@ from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 from kubernetes.config.config_exception import ConfigException
 
-from apranova_operator.labels import ENROLLMENT_PLURAL, GROUP, TRACK_PLURAL, VERSION
+from apranova_contract.labels import ENROLLMENT_PLURAL, GROUP, TRACK_PLURAL, VERSION
 
 REQUEST_TIMEOUT_SECONDS = 10
 

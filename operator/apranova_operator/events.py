@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from apranova_operator import labels
+from apranova_contract import labels
 from apranova_operator.kube import Kube, KubeError
 
 EVENT_NAMESPACE = "default"

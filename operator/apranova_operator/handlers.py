@@ -14,7 +14,7 @@ from typing import Any
 
 import kopf
 
-from apranova_operator import labels
+from apranova_contract import labels
 from apranova_operator.metrics import ENROLLMENT_PHASES
 from apranova_operator.reconciler import Reconciler
 from apranova_operator.workqueue import WorkQueue

@@ -14,7 +14,7 @@ from typing import Any
 
 from kubernetes import client, config
 
-from apranova_operator import labels
+from apranova_contract import labels
 
 _REQUEST_TIMEOUT = 30
 

@@ -21,8 +21,8 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from apranova import names
-from apranova_operator import labels
+from apranova_contract import labels, names
+from apranova_contract.status import NAMESPACE_READY, READY, RUNNING_PHASES, TOOLS_READY
 from apranova_operator.events import EnrollmentEvents, EventRecorder, now_iso
 from apranova_operator.kube import Kube, KubeError
 from apranova_operator.metrics import (
@@ -34,9 +34,6 @@ from apranova_operator.metrics import (
 from apranova_operator.render import credentials, namespace, network, quota, tools
 from apranova_operator.render.context import InvalidInput, RenderContext, render_context
 from apranova_operator.render.status import (
-    NAMESPACE_READY,
-    READY,
-    TOOLS_READY,
     Check,
     compose_status,
     deployment_readiness,
@@ -460,7 +457,7 @@ class Reconciler:
         if body is None or not self.selected(body) or body["metadata"].get("deletionTimestamp"):
             return None
         current = body.get("status") or {}
-        if current.get("phase") not in ("Provisioning", "Ready", "Degraded"):
+        if current.get("phase") not in RUNNING_PHASES:
             return None
         deployments = {
             item["metadata"]["name"]: item

@@ -19,7 +19,7 @@ import psycopg2.errors
 import pytest
 from psycopg2 import sql
 
-from apranova import names
+from apranova_contract import names
 from apranova_operator.database import adapter, step
 from apranova_operator.database.credentials import (
     SECRET_NAME,

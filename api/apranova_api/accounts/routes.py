@@ -15,7 +15,6 @@ from pydantic import BaseModel, EmailStr, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from apranova.names import enrollment_name
 from apranova_api.accounts.clock import utc_now
 from apranova_api.accounts.gdpr import delete_account, export_data
 from apranova_api.accounts.models import OutboxMessage
@@ -72,6 +71,7 @@ from apranova_api.models import (
     User,
 )
 from apranova_api.status_cache import EnrollmentView
+from apranova_contract.names import enrollment_name
 
 RESET_EMAIL_INTERVAL = timedelta(minutes=1)
 RESET_ANSWER = "If an account exists for this email, a link to set a password is on its way."

@@ -15,11 +15,11 @@ from kubernetes import client, config
 from kubernetes.config.config_exception import ConfigException
 from sqlalchemy.orm import Session, sessionmaker
 
-from apranova.names import enrollment_name
 from apranova_api.accounts.outbox import InviteLookup, InviteState, OutboxSender
 from apranova_api.accounts.settings import AccountsSettings
 from apranova_api.kube import Kube
 from apranova_api.status_cache import StatusCache
+from apranova_contract.names import enrollment_name
 
 log = logging.getLogger(__name__)
 

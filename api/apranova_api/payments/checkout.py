@@ -16,7 +16,7 @@ from apranova_api.payments.gateway import CheckoutRequest, CreatedSession
 from apranova_api.payments.local_gateway import SESSION_ID_PLACEHOLDER
 from apranova_api.services import Services
 from apranova_api.settings import origin_of
-from apranova_operator.labels import track_resource_name
+from apranova_contract.labels import track_resource_name
 
 
 class CheckoutBody(BaseModel):

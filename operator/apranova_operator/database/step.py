@@ -20,7 +20,8 @@ from time import monotonic
 
 import psycopg2
 
-from apranova import names
+from apranova_contract import names
+from apranova_contract.status import DATABASE_READY
 from apranova_operator.database import adapter
 from apranova_operator.database.credentials import (
     SECRET_NAME,
@@ -33,7 +34,7 @@ from apranova_operator.database.plan import Refusal, RoleLimits, StudentDatabase
 from apranova_operator.database.settings import load_settings
 from apranova_operator.steps import StepContext, StepResult
 
-CONDITION_TYPE = "DatabaseReady"
+CONDITION_TYPE = DATABASE_READY
 FIRST_RETRY_SECONDS = 5.0
 MAX_RETRY_SECONDS = 300.0
 _MESSAGE_LIMIT = 300

@@ -27,12 +27,13 @@ from typing import Any, Literal
 
 import httpx
 
+from apranova_contract.status import INTEGRATIONS_READY
 from apranova_operator.integrations import discord, github
 from apranova_operator.integrations.provider_http import ProviderFailure, Transport, transport
 from apranova_operator.integrations.settings import IntegrationSettings, current_settings
 from apranova_operator.steps import StepContext, StepResult
 
-CONDITION_TYPE = "IntegrationsReady"
+CONDITION_TYPE = INTEGRATIONS_READY
 BACKOFF_BASE_SECONDS = 15.0
 BACKOFF_MAX_SECONDS = 900.0
 TRANSIENT_REASONS = ("RateLimited", "Unavailable", "Unreachable")

@@ -10,18 +10,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-READY = "Ready"
-NAMESPACE_READY = "NamespaceReady"
-TOOLS_READY = "ToolsReady"
-
-PENDING = "Pending"
-PROVISIONING = "Provisioning"
-PHASE_READY = "Ready"
-DEGRADED = "Degraded"
-SUSPENDED = "Suspended"
-TERMINATING = "Terminating"
-FAILED = "Failed"
-PHASES = (PENDING, PROVISIONING, PHASE_READY, DEGRADED, SUSPENDED, TERMINATING, FAILED)
+from apranova_contract.status import (
+    DEGRADED,
+    FAILED,
+    PENDING,
+    PHASE_READY,
+    PROVISIONING,
+    READY,
+    SUSPENDED,
+    TERMINATING,
+    TOOLS_READY,
+)
 
 
 @dataclass(frozen=True)
