@@ -136,7 +136,7 @@ class StatusCache:
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
 
     def _list(self, api: client.CustomObjectsApi) -> None:
-        listing = api.list_cluster_custom_object(
+        listing: dict[str, Any] = api.list_cluster_custom_object(  # type: ignore[assignment]
             GROUP, VERSION, ENROLLMENT_PLURAL, _request_timeout=60
         )
         CACHE_LISTS.inc()

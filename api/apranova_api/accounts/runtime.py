@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from apranova_api.accounts.outbox import InviteLookup, InviteState, OutboxSender
 from apranova_api.accounts.settings import AccountsSettings
-from apranova_api.kube import Kube
+from apranova_api.kube import Cluster
 from apranova_api.status_cache import StatusCache
 from apranova_contract.names import enrollment_name
 
@@ -39,7 +39,7 @@ class AccountsRuntime:
 
     settings: AccountsSettings
     sessions: sessionmaker[Session]
-    kube: Kube
+    kube: Cluster
     status_cache: StatusCache
     outbox: OutboxSender
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
@@ -59,7 +59,7 @@ def invite_lookup(status_cache: StatusCache) -> InviteLookup:
 
 
 def start_accounts(
-    app: FastAPI, sessions: sessionmaker[Session], kube: Kube, settings: AccountsSettings
+    app: FastAPI, sessions: sessionmaker[Session], kube: Cluster, settings: AccountsSettings
 ) -> AccountsRuntime:
     """Start the status cache's watch and the outbox sender; put the runtime on ``app.state``."""
     status_cache = StatusCache(custom_objects_api)

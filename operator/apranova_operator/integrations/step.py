@@ -383,10 +383,10 @@ async def cleanup_integrations(
                     f"left {full_name} alone: it was not generated from our template",
                 )
     transient = [f for f in failures if f.reason.endswith(TRANSIENT_REASONS)]
-    for failure in failures:
-        if failure not in transient:
-            logger.warning("integration cleanup of %s: %s", ctx.enrollment_name, failure.message)
-            ctx.record_event("Warning", failure.reason, f"cleanup skipped: {failure.message}")
+    for skipped in failures:
+        if skipped not in transient:
+            logger.warning("integration cleanup of %s: %s", ctx.enrollment_name, skipped.message)
+            ctx.record_event("Warning", skipped.reason, f"cleanup skipped: {skipped.message}")
     if transient:
         waits = [f.retry_after for f in transient if f.retry_after is not None]
         raise IntegrationCleanupError(
