@@ -25,7 +25,7 @@ class KubeUnavailableError(RuntimeError):
 
 
 class Cluster(Protocol):
-    """Every cluster call the API makes (:class:`Kube`, or a test double)."""
+    """Every cluster call the API makes (:class:`KubeCluster`, or a test double)."""
 
     def get_track(self, name: str) -> dict[str, Any] | None: ...
     def list_tracks(self) -> list[dict[str, Any]]: ...
@@ -36,7 +36,7 @@ class Cluster(Protocol):
     def delete_enrollment(self, name: str) -> bool: ...
 
 
-class Kube:
+class KubeCluster:
     """Reads Tracks; creates, reads and patches StudentEnrollments."""
 
     def __init__(self, kubeconfig: str | None = None) -> None:

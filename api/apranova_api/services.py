@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from apranova_api.db import make_engine, make_session_factory
-from apranova_api.kube import Cluster, Kube
+from apranova_api.kube import Cluster, KubeCluster
 from apranova_api.payments.gateway import CheckoutGateway
 from apranova_api.payments.local_gateway import LocalGateway
 from apranova_api.payments.stripe_gateway import StripeGateway
@@ -50,6 +50,6 @@ def build_services(settings: Settings, kube: Cluster | None = None) -> Services:
         engine=engine,
         sessions=sessions,
         gateway=gateway,
-        kube=kube or Kube(),
+        kube=kube or KubeCluster(),
         webhook_secret=webhook_secret,
     )

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 
 from apranova_api.kube import KubeUnavailableError
+from apranova_api.money import format_price
 from apranova_api.payments.checkout import CheckoutBody, CheckoutError, create_checkout
 from apranova_api.payments.gateway import GatewayUnavailableError, SessionNotFoundError
 from apranova_api.payments.local_gateway import LocalGateway, completed_event, redirect_url
@@ -99,8 +100,7 @@ def local_checkout_page(request: Request, session_id: str) -> Response:
         "local_checkout.html",
         {
             "session": session,
-            "amount": f"{session['amount_total'] / 100:,.2f}",
-            "currency_symbol": "$" if session["currency"] == "usd" else "",
+            "price": format_price(session["amount_total"], session["currency"]),
             "product_name": session["line_items"]["data"][0]["description"],
             "cancel_url": session["cancel_url"],
         },

@@ -14,14 +14,16 @@ so the rest of the environment provisions and the step heals by itself.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from datetime import datetime
 from functools import cache
-from time import monotonic
+from typing import Any
 
 import psycopg2
 
 from apranova_contract import names
 from apranova_contract.status import DATABASE_READY
+from apranova_operator import clock
 from apranova_operator.database import adapter
 from apranova_operator.database.credentials import (
     SECRET_NAME,
@@ -40,8 +42,6 @@ MAX_RETRY_SECONDS = 300.0
 _MESSAGE_LIMIT = 300
 
 log = logging.getLogger(__name__)
-_failing_since: dict[str, float] = {}
-"""Per enrollment uid: when (``monotonic()``) the current run of failures began."""
 
 
 def validate_settings() -> None:
@@ -74,21 +74,41 @@ def describe_error(error: BaseException, *secrets: str) -> str:
     return text[:_MESSAGE_LIMIT]
 
 
-def _status(schema: str, ready: bool) -> dict[str, dict[str, object]]:
-    return {"database": {"schema": schema, "secretName": SECRET_NAME, "ready": ready}}
+def _status(
+    schema: str, ready: bool, failing_since: str | None = None
+) -> dict[str, dict[str, object]]:
+    return {
+        "database": {
+            "schema": schema,
+            "secretName": SECRET_NAME,
+            "ready": ready,
+            "failingSince": failing_since,
+        }
+    }
+
+
+def failing_since(status: Mapping[str, Any], now: datetime) -> datetime:
+    """When the current run of failures began: ``status.database.failingSince`` (kept in the
+    status so a restarted operator keeps backing off), or ``now`` for a first failure."""
+    recorded = (status.get("database") or {}).get("failingSince")
+    try:
+        since = clock.parse_timestamp(recorded) if isinstance(recorded, str) else now
+    except ValueError:
+        since = now
+    return min(since, now)
 
 
 def _failed(ctx: StepContext, schema: str, reason: str, message: str) -> StepResult:
-    now = monotonic()
-    since = _failing_since.setdefault(ctx.enrollment_uid, now)
+    now = clock.now()
+    since = failing_since(ctx.status, now)
     log.warning("database step for %s not ready: %s: %s", ctx.enrollment_name, reason, message)
     return StepResult(
-        condition_type=CONDITION_TYPE,
+        type=CONDITION_TYPE,
         ready=False,
         reason=reason,
         message=message,
-        status_patch=_status(schema, False),
-        retry_after=retry_delay(now - since),
+        status_patch=_status(schema, False, clock.timestamp(since)),
+        retry_after=retry_delay((now - since).total_seconds()),
     )
 
 
@@ -136,9 +156,8 @@ async def reconcile(ctx: StepContext) -> StepResult:
         return _failed(ctx, schema, "DatabaseRefused", describe_error(error, password, verifier))
     if isinstance(refusal, Refusal):
         return _failed(ctx, schema, refusal.reason, refusal.message)
-    _failing_since.pop(ctx.enrollment_uid, None)
     return StepResult(
-        condition_type=CONDITION_TYPE,
+        type=CONDITION_TYPE,
         ready=True,
         reason="SchemaReady",
         message=f"schema {target.schema} and role {target.role} are ready",
@@ -152,7 +171,6 @@ async def cleanup(ctx: StepContext) -> None:
     Raising keeps the enrollment's finalizer in place, so the data is never orphaned: the
     handlers retry until the server answers.
     """
-    _failing_since.pop(ctx.enrollment_uid, None)
     settings = load_settings()
     if not settings.configured:
         ctx.record_event(
@@ -162,7 +180,7 @@ async def cleanup(ctx: StepContext) -> None:
         )
         return
     target = _target(ctx)
-    now = datetime.now(UTC)
+    now = clock.now()
     keep = settings.keep_data_on_delete
     result = await admin_pool().run(
         lambda connection: adapter.teardown(connection, target, keep, now)

@@ -21,13 +21,14 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any, Literal
 
 import httpx
 
 from apranova_contract.status import INTEGRATIONS_READY
+from apranova_operator import clock
 from apranova_operator.integrations import discord, github
 from apranova_operator.integrations.provider_http import ProviderFailure, Transport, transport
 from apranova_operator.integrations.settings import IntegrationSettings, current_settings
@@ -116,7 +117,7 @@ def combine(parts: Sequence[PartOutcome], previous_failed_attempts: int) -> Step
         reason=reason,
         message=message,
         status_patch={"integrations": patch},
-        retry_after=min(renewals) if renewals else None,
+        revisit_after=min(renewals) if renewals else None,
     )
 
 
@@ -316,13 +317,8 @@ async def reconcile_integrations(
         patch.update(discord.invite_status(None))
     if not want_github:
         patch.update(_github_status(None, None))
-    return StepResult(
-        result.condition_type,
-        result.ready,
-        result.reason,
-        result.message,
-        {"integrations": without_needless_nulls(patch, integrations)},
-        result.retry_after,
+    return replace(
+        result, status_patch={"integrations": without_needless_nulls(patch, integrations)}
     )
 
 
@@ -397,9 +393,9 @@ async def cleanup_integrations(
 
 async def reconcile(ctx: StepContext) -> StepResult:
     """The registered reconcile: this process's settings, the current time."""
-    return await reconcile_integrations(ctx, current_settings(), datetime.now(UTC))
+    return await reconcile_integrations(ctx, current_settings(), clock.now())
 
 
 async def cleanup(ctx: StepContext) -> None:
     """The registered cleanup: this process's settings, the current time."""
-    await cleanup_integrations(ctx, current_settings(), datetime.now(UTC))
+    await cleanup_integrations(ctx, current_settings(), clock.now())

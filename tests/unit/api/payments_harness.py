@@ -1,6 +1,6 @@
 """An in-process API for payment unit tests: SQLite file, Stripe stand-in, in-memory cluster.
 
-The in-memory cluster implements the same five calls as :class:`apranova_api.kube.Kube` and can
+The in-memory cluster implements the calls of :class:`apranova_api.kube.Cluster` and can
 be switched "down" to exercise the outage paths; the real cluster is covered by tests/e2e.
 """
 
@@ -85,6 +85,15 @@ class MemoryCluster:
         self._check()
         with self.lock:
             return set(self.enrollments)
+
+    def list_tracks(self) -> list[dict[str, Any]]:
+        self._check()
+        return copy.deepcopy(list(self.tracks.values()))
+
+    def delete_enrollment(self, name: str) -> bool:
+        self._check()
+        with self.lock:
+            return self.enrollments.pop(name, None) is not None
 
 
 @dataclass
