@@ -8,25 +8,26 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from apranova_api.accounts.runtime import start_accounts, stop_accounts
-from apranova_api.accounts.settings import AccountsSettings
+from apranova_api.config import ApiSettings
 from apranova_api.kube import Cluster
 from apranova_api.payments.repair import RepairLoop
 from apranova_api.routers import ROUTERS
 from apranova_api.services import build_services
-from apranova_api.settings import Settings
 
 
-def create_app(settings: Settings, kube: Cluster | None = None, *, repair: bool = True) -> FastAPI:
+def create_app(
+    settings: ApiSettings, kube: Cluster | None = None, *, repair: bool = True
+) -> FastAPI:
     """The API for ``settings``; the database schema must already be migrated."""
-    services = build_services(settings, kube)
-    accounts_config = AccountsSettings()
+    services = build_services(settings.payments, kube)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        loop = RepairLoop(services, settings.REPAIR_INTERVAL_SECONDS) if repair else None
+        interval = settings.payments.REPAIR_INTERVAL_SECONDS
+        loop = RepairLoop(services, interval) if repair else None
         if loop is not None:
             loop.start()
-        accounts = start_accounts(_app, services.sessions, services.kube, accounts_config)
+        accounts = start_accounts(_app, services.sessions, services.kube, settings.accounts)
         try:
             yield
         finally:

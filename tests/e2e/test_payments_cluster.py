@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from apranova_api.app import create_app
+from apranova_api.config import ApiSettings
 from apranova_api.db import make_engine
 from apranova_api.kube import KubeCluster
 from apranova_api.migrate import upgrade_to_head
@@ -336,7 +337,9 @@ def test_cluster_outage_is_repaired(
     engine = make_engine(database_url)
     upgrade_to_head(engine)
     engine.dispose()
-    app = create_app(settings, kube=KubeCluster(str(broken_path)), repair=False)
+    app = create_app(
+        ApiSettings(payments=settings), kube=KubeCluster(str(broken_path)), repair=False
+    )
     services = app.state.services
     session = stripe.create_session(
         {

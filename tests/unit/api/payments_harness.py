@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from apranova_api.app import create_app
+from apranova_api.config import ApiSettings
 from apranova_api.db import make_engine
 from apranova_api.kube import KubeUnavailableError
 from apranova_api.migrate import upgrade_to_head
@@ -161,7 +162,7 @@ def running_api(database_url: str, offline: bool = False, **overrides: Any) -> I
     upgrade_to_head(engine)
     engine.dispose()
     cluster = MemoryCluster()
-    app = create_app(settings, kube=cluster, repair=False)
+    app = create_app(ApiSettings(payments=settings), kube=cluster, repair=False)
     try:
         with TestClient(app) as client:
             yield Harness(client, app.state.services, cluster, stripe)
