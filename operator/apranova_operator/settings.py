@@ -11,7 +11,7 @@ import json
 import re
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from apranova_contract import names
@@ -129,12 +129,3 @@ class OperatorSettings(BaseSettings):
         if value and not re.match(r"^https?://[^\s]+$", value):
             raise ValueError(f"{value!r} is not an http(s) URL")
         return value
-
-
-def describe_errors(error: ValidationError) -> list[str]:
-    """One line per bad variable, naming the environment variable."""
-    lines = []
-    for item in error.errors():
-        variable = "_".join(str(part) for part in item["loc"][:1]).upper() or "settings"
-        lines.append(f"{variable}: {item['msg']}")
-    return lines

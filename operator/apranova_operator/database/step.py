@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import datetime
-from functools import cache
 from typing import Any
 
 import psycopg2
@@ -33,7 +32,7 @@ from apranova_operator.database.credentials import (
     stored_password,
 )
 from apranova_operator.database.plan import Refusal, RoleLimits, StudentDatabase
-from apranova_operator.database.settings import load_settings
+from apranova_operator.database.settings import DatabaseSettings
 from apranova_operator.steps import StepContext, StepResult
 
 CONDITION_TYPE = DATABASE_READY
@@ -44,16 +43,10 @@ _MESSAGE_LIMIT = 300
 log = logging.getLogger(__name__)
 
 
-def validate_settings() -> None:
-    """Read the ``STUDENT_DB_*`` settings once; raises with a message naming each bad variable."""
-    load_settings()
-
-
-@cache
-def admin_pool() -> adapter.AdminPool:
-    """The process's one admin pool (created on first use, so tests can set the environment)."""
-    settings = load_settings()
-    return adapter.AdminPool(settings.admin_parameters(), settings.pool_size)
+def admin_pool(settings: DatabaseSettings) -> adapter.AdminPool:
+    """The process's one admin pool (connections open on first use; none when unconfigured)."""
+    parameters = settings.admin_parameters() if settings.configured else {}
+    return adapter.AdminPool(parameters, settings.pool_size)
 
 
 def retry_delay(failing_for: float) -> float:
@@ -112,20 +105,21 @@ def _failed(ctx: StepContext, schema: str, reason: str, message: str) -> StepRes
     )
 
 
-def _target(ctx: StepContext) -> StudentDatabase:
+def _target(ctx: StepContext, settings: DatabaseSettings) -> StudentDatabase:
     return StudentDatabase.for_student(
-        str(ctx.spec["student"]["username"]), load_settings().database_name()
+        str(ctx.spec["student"]["username"]), settings.database_name()
     )
 
 
-async def reconcile(ctx: StepContext) -> StepResult:
+async def reconcile(
+    ctx: StepContext, settings: DatabaseSettings, pool: adapter.AdminPool
+) -> StepResult:
     """Ensure the student's role, schema and ``student-database`` Secret exist and agree."""
-    settings = load_settings()
     username = str(ctx.spec["student"]["username"])
     schema = names.schema_name(username)
     if not settings.configured:
         return _failed(ctx, schema, "NotConfigured", "STUDENT_DB_ADMIN_URL is not set")
-    target = _target(ctx)
+    target = _target(ctx, settings)
     try:
         stored = await ctx.secrets.read(ctx.namespace, SECRET_NAME)
     except Exception as error:
@@ -145,7 +139,7 @@ async def reconcile(ctx: StepContext) -> StepResult:
     verifier = scram_verifier(password, target.role)
     limits = RoleLimits(settings.connection_limit, settings.statement_timeout)
     try:
-        refusal = await admin_pool().run(
+        refusal = await pool.run(
             lambda connection: adapter.provision(connection, target, limits, verifier)
         )
     except psycopg2.OperationalError as error:
@@ -165,13 +159,12 @@ async def reconcile(ctx: StepContext) -> StepResult:
     )
 
 
-async def cleanup(ctx: StepContext) -> None:
+async def cleanup(ctx: StepContext, settings: DatabaseSettings, pool: adapter.AdminPool) -> None:
     """Drop the student's schema and role (or retain them); raises while the server is away.
 
     Raising keeps the enrollment's finalizer in place, so the data is never orphaned: the
     handlers retry until the server answers.
     """
-    settings = load_settings()
     if not settings.configured:
         ctx.record_event(
             "Warning",
@@ -179,12 +172,10 @@ async def cleanup(ctx: StepContext) -> None:
             "STUDENT_DB_ADMIN_URL is not set: the student's schema and role were not removed",
         )
         return
-    target = _target(ctx)
+    target = _target(ctx, settings)
     now = clock.now()
     keep = settings.keep_data_on_delete
-    result = await admin_pool().run(
-        lambda connection: adapter.teardown(connection, target, keep, now)
-    )
+    result = await pool.run(lambda connection: adapter.teardown(connection, target, keep, now))
     for warning in result.warnings:
         ctx.record_event("Warning", "DatabaseNotCleaned", warning)
     if result.retained_as is not None:

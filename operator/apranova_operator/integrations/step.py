@@ -31,7 +31,7 @@ from apranova_contract.status import INTEGRATIONS_READY
 from apranova_operator import clock
 from apranova_operator.integrations import discord, github
 from apranova_operator.integrations.provider_http import ProviderFailure, Transport, transport
-from apranova_operator.integrations.settings import IntegrationSettings, current_settings
+from apranova_operator.integrations.settings import IntegrationSettings
 from apranova_operator.steps import StepContext, StepResult
 
 CONDITION_TYPE = INTEGRATIONS_READY
@@ -391,11 +391,11 @@ async def cleanup_integrations(
         )
 
 
-async def reconcile(ctx: StepContext) -> StepResult:
+async def reconcile(ctx: StepContext, settings: IntegrationSettings) -> StepResult:
     """The registered reconcile: this process's settings, the current time."""
-    return await reconcile_integrations(ctx, current_settings(), clock.now())
+    return await reconcile_integrations(ctx, settings, clock.now())
 
 
-async def cleanup(ctx: StepContext) -> None:
+async def cleanup(ctx: StepContext, settings: IntegrationSettings) -> None:
     """The registered cleanup: this process's settings, the current time."""
-    await cleanup_integrations(ctx, current_settings(), clock.now())
+    await cleanup_integrations(ctx, settings, clock.now())

@@ -45,9 +45,7 @@ class InlinePool:
 def configured(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("STUDENT_DB_ADMIN_URL", "postgresql://admin:pw@127.0.0.1:5432/student_data")
     monkeypatch.setenv("STUDENT_DB_HOST_FOR_STUDENTS", "pg.data.svc")
-    load_settings.cache_clear()
     yield
-    load_settings.cache_clear()
 
 
 def context(
@@ -67,21 +65,23 @@ def context(
 
 
 def use_server(monkeypatch: pytest.MonkeyPatch, provision: Any) -> None:
-    monkeypatch.setattr(step, "admin_pool", lambda: InlinePool())
     monkeypatch.setattr(adapter, "provision", provision)
 
 
 def reconcile(ctx: StepContext) -> StepResult:
-    return asyncio.run(step.reconcile(ctx))
+    """The step with the settings of the environment now and a pool that runs work inline."""
+    return asyncio.run(step.reconcile(ctx, load_settings(), InlinePool()))  # type: ignore[arg-type]
+
+
+def cleanup(ctx: StepContext) -> None:
+    asyncio.run(step.cleanup(ctx, load_settings(), InlinePool()))  # type: ignore[arg-type]
 
 
 def test_unconfigured_reports_not_configured_and_backs_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("STUDENT_DB_ADMIN_URL", raising=False)
-    load_settings.cache_clear()
     secrets = MemorySecrets()
     first = reconcile(context(secrets))
     second = reconcile(context(secrets, status=first.status_patch))
-    load_settings.cache_clear()
     assert (first.ready, first.reason, first.type) == (
         False,
         "NotConfigured",
@@ -242,11 +242,9 @@ def test_cleanup_records_what_happened_to_the_data(
         seen.append(keep)
         return Teardown(transactions=[[]], retained_as=("stu_ada_deleted_1", "stu_ada_deleted_1"))
 
-    monkeypatch.setattr(step, "admin_pool", lambda: InlinePool())
     monkeypatch.setattr(adapter, "teardown", teardown)
     monkeypatch.setenv("STUDENT_DB_KEEP_DATA_ON_DELETE", "true")
-    load_settings.cache_clear()
-    asyncio.run(step.cleanup(ctx))
+    cleanup(ctx)
     assert seen == [True]
     assert events[-1][:2] == ("Normal", "DatabaseRetained")
     assert "stu_ada_deleted_1" in events[-1][2]
@@ -254,11 +252,9 @@ def test_cleanup_records_what_happened_to_the_data(
 
 def test_cleanup_without_configuration_warns_and_lets_go(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("STUDENT_DB_ADMIN_URL", raising=False)
-    load_settings.cache_clear()
     events: list[tuple[str, str, str]] = []
     ctx = replace(context(MemorySecrets()), record_event=lambda *event: events.append(event))
-    asyncio.run(step.cleanup(ctx))
-    load_settings.cache_clear()
+    cleanup(ctx)
     assert events == [
         (
             "Warning",

@@ -120,7 +120,6 @@ def stand_in_step(answers: list[StepResult]) -> tuple[RegisteredStep, list[StepC
         applies=lambda track_spec: True,
         reconcile=reconcile,
         cleanup=cleanup,
-        validate_settings=lambda: None,
     )
     return step, seen
 
