@@ -8,6 +8,14 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 
+class SettingsError(ValueError):
+    """Bad environment variables; ``problems`` holds one line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
 def describe_settings_errors(error: ValidationError, prefix: str = "") -> list[str]:
     """One line per problem of ``error``; ``prefix`` is the section's variable prefix
     (``STUDENT_DB_``). A problem of the whole section (a cross-field check) has no name."""

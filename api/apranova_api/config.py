@@ -13,18 +13,10 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
-from apranova.settings_errors import describe_settings_errors
+from apranova.settings_errors import SettingsError, describe_settings_errors
 from apranova_api.accounts.settings import AccountsSettings
 from apranova_api.pages.settings import PagesSettings
 from apranova_api.settings import Settings
-
-
-class SettingsError(ValueError):
-    """Bad environment variables; ``problems`` holds one line per problem."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems))
-        self.problems = problems
 
 
 @dataclass(frozen=True)

@@ -12,18 +12,10 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from apranova.settings_errors import describe_settings_errors
+from apranova.settings_errors import SettingsError, describe_settings_errors
 from apranova_operator.database.settings import DatabaseSettings
 from apranova_operator.integrations.settings import IntegrationSettings
 from apranova_operator.settings import OperatorSettings
-
-
-class SettingsError(ValueError):
-    """Bad environment variables; ``problems`` holds one line per problem."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems))
-        self.problems = problems
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Any
 from apranova_contract import labels
 from apranova_contract.status import PHASE_READY
 from apranova_operator.metrics import RECONCILE_ERRORS
-from apranova_operator.outcome import DONE, failed, revisit, soonest
+from apranova_operator.outcome import DONE, ReconcileResult, failed, revisit, soonest
 from apranova_operator.reconciler import Reconciler
 from apranova_operator.settings import OperatorSettings
 from apranova_operator.step_registry import RegisteredStep
@@ -140,13 +140,26 @@ def errors_counted() -> float:
     )
 
 
-async def settle(queue: WorkQueue, runs: list[StepContext], count: int) -> None:
-    """Let the queue work until the step ran ``count`` times and nothing is running."""
+def queue_for(reconciler: Reconciler, base: float, maximum: float) -> tuple[WorkQueue, list[bool]]:
+    """A work queue over ``reconciler``, and the list of its finished runs (``full`` of each)."""
+    finished: list[bool] = []
+
+    async def work(name: str, full: bool) -> ReconcileResult:
+        try:
+            return await reconciler.work(name, full)
+        finally:
+            finished.append(full)
+
+    return WorkQueue(work, reconciler.report_failure, 2, base, maximum), finished
+
+
+async def settle(finished: list[bool], count: int) -> None:
+    """Let the queue work until ``count`` full reconciles have finished (and been scheduled)."""
     for _ in range(500):
         await asyncio.sleep(0.01)
-        if len(runs) >= count and queue.scheduled_delay("ada") is not None:
+        if finished.count(True) >= count:
             return
-    raise AssertionError(f"the step ran {len(runs)} times, expected {count}")
+    raise AssertionError(f"{finished.count(True)} full reconciles finished, expected {count}")
 
 
 def test_a_ready_enrollment_asking_for_a_revisit_in_a_day_waits_a_day_and_counts_no_error() -> None:
@@ -157,9 +170,9 @@ def test_a_ready_enrollment_asking_for_a_revisit_in_a_day_waits_a_day_and_counts
     before = errors_counted()
 
     async def scenario() -> tuple[float | None, int, int]:
-        queue = WorkQueue(reconciler.work, reconciler.report_failure, 2, 0.01, 0.05)
+        queue, finished = queue_for(reconciler, 0.01, 0.05)
         queue.request("ada")
-        await settle(queue, runs, 1)
+        await settle(finished, 1)
         for _ in range(3):  # a second reconcile (its own status write) is no failure either
             queue.request("ada", full=False)
         await asyncio.sleep(0.3)
@@ -184,16 +197,17 @@ def test_a_failing_step_still_backs_off_and_counts_errors() -> None:
     before = errors_counted()
 
     async def scenario() -> list[tuple[float | None, int]]:
-        queue = WorkQueue(reconciler.work, reconciler.report_failure, 2, 100.0, 1000.0)
+        queue, finished = queue_for(reconciler, 100.0, 1000.0)
         observed = []
         for attempt in range(1, 4):  # each request stands for the timer firing
             queue.request("ada")
-            await settle(queue, runs, attempt)
+            await settle(finished, attempt)
             observed.append((queue.scheduled_delay("ada"), queue.failures("ada")))
         await queue.close()
         return observed
 
     observed = asyncio.run(scenario())
+    assert len(runs) == 3
     assert [failures for _, failures in observed] == [1, 2, 3]
     assert [delay for delay, _ in observed] == [100.0, 200.0, 400.0]
     assert errors_counted() == before + 3
