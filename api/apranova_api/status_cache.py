@@ -14,8 +14,9 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from kubernetes import client, watch
+from kubernetes import client, config, watch
 from kubernetes.client.exceptions import ApiException
+from kubernetes.config.config_exception import ConfigException
 from prometheus_client import Counter, Gauge
 
 from apranova_contract.labels import ENROLLMENT_PLURAL, GROUP, VERSION
@@ -37,6 +38,15 @@ CACHE_EVENTS = Counter(
 CACHE_WATCH_ERRORS = Counter(
     "apranova_status_cache_watch_errors_total", "Watch connections that ended in an error"
 )
+
+
+def custom_objects_api() -> client.CustomObjectsApi:
+    """A client from ``KUBECONFIG`` (or ``~/.kube/config``), else the in-cluster account."""
+    try:
+        return client.CustomObjectsApi(config.new_client_from_config())
+    except (ConfigException, OSError, TypeError):
+        config.load_incluster_config()
+        return client.CustomObjectsApi(client.ApiClient())
 
 
 def apply_event(

@@ -7,16 +7,15 @@ session cookie. Nothing is loaded from another origin, so the pages work offline
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from apranova_api.accounts.passwords import MIN_LENGTH as PASSWORD_MIN_LENGTH
-from apranova_api.deps import PagesSettingsDep
+from apranova_api.deps import PagesSettingsDep, TrackListerDep
 from apranova_api.kube import KubeUnavailableError
 from apranova_api.pages.navigation import safe_next_path
 from apranova_api.pages.track_cards import track_cards, track_tools
@@ -46,13 +45,6 @@ templates = Jinja2Templates(directory=TEMPLATES_DIR)
 
 router = APIRouter(include_in_schema=False)
 
-TrackLister = Callable[[], list[dict[str, Any]]]
-
-
-def track_lister(request: Request) -> TrackLister:
-    """How this process lists the `Track` resources (the app's Kubernetes adapter)."""
-    return request.app.state.services.kube.list_tracks
-
 
 @router.get("/")
 def home() -> RedirectResponse:
@@ -61,9 +53,7 @@ def home() -> RedirectResponse:
 
 
 @router.get("/get-started", response_class=HTMLResponse)
-def get_started(
-    request: Request, list_tracks: Annotated[TrackLister, Depends(track_lister)]
-) -> Response:
+def get_started(request: Request, list_tracks: TrackListerDep) -> Response:
     """Every track with its description, features, tools and one-time price."""
     try:
         cards = track_cards(list_tracks())
@@ -124,7 +114,7 @@ def set_password(request: Request, token: str = "") -> Response:
 def dashboard(
     request: Request,
     settings: PagesSettingsDep,
-    list_tracks: Annotated[TrackLister, Depends(track_lister)],
+    list_tracks: TrackListerDep,
 ) -> Response:
     """The student's home: track, tool cards with live readiness, projects and progress.
 

@@ -12,9 +12,9 @@ import yaml
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from apranova_api.deps import pages_settings_of
+from apranova_api.deps import pages_settings_of, track_lister
 from apranova_api.kube import KubeUnavailableError
-from apranova_api.pages.routes import STATIC_FILES, TEMPLATES_DIR, router, track_lister
+from apranova_api.pages.routes import STATIC_FILES, TEMPLATES_DIR, router
 from apranova_api.pages.settings import PagesSettings
 
 TRACKS_DIR = Path(__file__).resolve().parents[3] / "manifests" / "tracks"
