@@ -7,8 +7,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from apranova_api.adapters.kube import Cluster
 from apranova_api.config import ApiSettings
-from apranova_api.kube import Cluster
 from apranova_api.routers import ROUTERS
 from apranova_api.services import build_services
 from apranova_api.workers import background_workers

@@ -15,14 +15,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from apranova_api.accounts.outbox import InviteLookup, InviteState, OutboxSender
 from apranova_api.accounts.settings import AccountsSettings
+from apranova_api.adapters.kube import Cluster, KubeCluster
+from apranova_api.adapters.local_gateway import LocalGateway
+from apranova_api.adapters.status_cache import StatusCache, custom_objects_api
+from apranova_api.adapters.stripe_gateway import StripeGateway
 from apranova_api.config import ApiSettings
 from apranova_api.db import make_engine, make_session_factory
-from apranova_api.kube import Cluster, KubeCluster
 from apranova_api.payments.gateway import CheckoutGateway
-from apranova_api.payments.local_gateway import LocalGateway
-from apranova_api.payments.stripe_gateway import StripeGateway
 from apranova_api.settings import Settings
-from apranova_api.status_cache import StatusCache, custom_objects_api
 from apranova_contract.names import enrollment_name
 
 

@@ -21,7 +21,7 @@ import pytest
 import yaml
 from kubernetes import client
 
-from apranova_api.kube import KubeCluster
+from apranova_api.adapters.kube import KubeCluster
 from tests.conftest import kubectl
 from tests.e2e.test_install_render import CHART, helm, server_version
 from tests.support.api_process import start_api

@@ -23,10 +23,10 @@ from kubernetes.client.exceptions import ApiException
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from apranova_api.adapters.kube import KubeCluster
 from apranova_api.app import create_app
 from apranova_api.config import ApiSettings
 from apranova_api.db import make_engine
-from apranova_api.kube import KubeCluster
 from apranova_api.migrate import upgrade_to_head
 from apranova_api.models import (
     AuditLog,

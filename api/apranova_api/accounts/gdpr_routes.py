@@ -9,8 +9,8 @@ from fastapi.responses import JSONResponse
 
 from apranova_api.accounts.gdpr import delete_account, export_data
 from apranova_api.accounts.route_helpers import audit, clear_session_cookie
+from apranova_api.adapters.kube import KubeUnavailableError
 from apranova_api.deps import CurrentUser, ServicesDep
-from apranova_api.kube import KubeUnavailableError
 from apranova_api.models import User
 from apranova_api.services import Services
 from apranova_contract.names import enrollment_name

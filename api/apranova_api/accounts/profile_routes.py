@@ -6,11 +6,11 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException
 
+from apranova_api.adapters.status_cache import EnrollmentView
 from apranova_api.curriculum import load_curriculum
 from apranova_api.deps import CurrentUser, ServicesDep
 from apranova_api.models import User
 from apranova_api.services import Services
-from apranova_api.status_cache import EnrollmentView
 from apranova_contract.names import enrollment_name
 
 router = APIRouter()

@@ -15,8 +15,8 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 
 from apranova_api.accounts.passwords import MIN_LENGTH as PASSWORD_MIN_LENGTH
+from apranova_api.adapters.kube import KubeUnavailableError
 from apranova_api.deps import PagesSettingsDep, TrackListerDep
-from apranova_api.kube import KubeUnavailableError
 from apranova_api.pages.navigation import safe_next_path
 from apranova_api.pages.track_cards import track_cards, track_tools
 

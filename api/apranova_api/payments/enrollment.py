@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from apranova_api.kube import Cluster
+from apranova_api.adapters.kube import Cluster
 from apranova_api.models import SUSPENDED, Payment, User
 from apranova_contract.labels import API_VERSION, ENROLLMENT_KIND, TRACK
 from apranova_contract.names import enrollment_name

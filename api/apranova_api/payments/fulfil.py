@@ -225,7 +225,7 @@ def fulfil_checkout_session(
     """Fulfil ``session_id`` if paid and not yet fulfilled; always sync the enrollment after.
 
     Raises :class:`~apranova_api.payments.gateway.GatewayUnavailableError` or
-    :class:`~apranova_api.kube.KubeUnavailableError` when a retry later can succeed, and
+    :class:`~apranova_api.adapters.kube.KubeUnavailableError` when a retry later can succeed, and
     :class:`~apranova_api.payments.gateway.SessionNotFoundError` for an unknown session.
     """
     snapshot = services.gateway.retrieve_session(session_id)

@@ -12,7 +12,7 @@ import threading
 
 from sqlalchemy import select
 
-from apranova_api.kube import KubeUnavailableError
+from apranova_api.adapters.kube import KubeUnavailableError
 from apranova_api.metrics import REPAIR_RUNS
 from apranova_api.models import SUSPENDED, User
 from apranova_api.payments.fulfil import sync_enrollment

@@ -10,12 +10,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from apranova_api.adapters.kube import KubeUnavailableError
+from apranova_api.adapters.local_gateway import LocalGateway, completed_event, redirect_url
 from apranova_api.deps import ServicesDep
-from apranova_api.kube import KubeUnavailableError
 from apranova_api.money import format_price
 from apranova_api.payments.checkout import CheckoutBody, CheckoutError, create_checkout
 from apranova_api.payments.gateway import GatewayUnavailableError, SessionNotFoundError
-from apranova_api.payments.local_gateway import LocalGateway, completed_event, redirect_url
 from apranova_api.payments.signature import sign_payload
 from apranova_api.payments.verify import verify_checkout_session
 from apranova_api.payments.webhook import handle_delivery

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from apranova_api.kube import KubeUnavailableError
+from apranova_api.adapters.kube import KubeUnavailableError
 from apranova_api.models import Order, Payment, User
 from apranova_api.payments.fulfil import fulfil_checkout_session, sync_enrollment
 from apranova_api.payments.gateway import GatewayUnavailableError, SessionNotFoundError

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from apranova_api.status_cache import apply_event, host_owners
+from apranova_api.adapters.status_cache import apply_event, host_owners
 from apranova_contract.status import enrollment_view, host_of, integrations_settled
 
 

@@ -1,6 +1,6 @@
 """An in-process API for payment unit tests: SQLite file, Stripe stand-in, in-memory cluster.
 
-The in-memory cluster implements the calls of :class:`apranova_api.kube.Cluster` and can
+The in-memory cluster implements the calls of :class:`apranova_api.adapters.kube.Cluster` and can
 be switched "down" to exercise the outage paths; the real cluster is covered by tests/e2e.
 """
 
@@ -19,10 +19,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from apranova_api.adapters.kube import KubeUnavailableError
 from apranova_api.app import create_app
 from apranova_api.config import ApiSettings
 from apranova_api.db import make_engine
-from apranova_api.kube import KubeUnavailableError
 from apranova_api.migrate import upgrade_to_head
 from apranova_api.payments.signature import sign_payload
 from apranova_api.services import Services

@@ -12,8 +12,8 @@ import yaml
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from apranova_api.adapters.kube import KubeUnavailableError
 from apranova_api.deps import pages_settings_of, track_lister
-from apranova_api.kube import KubeUnavailableError
 from apranova_api.pages.routes import STATIC_FILES, TEMPLATES_DIR, router
 from apranova_api.pages.settings import PagesSettings
 
