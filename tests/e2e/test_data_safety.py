@@ -21,7 +21,7 @@ import yaml
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from apranova import names
+from apranova_contract import names
 from apranova_operator.database.settings import parse_admin_url
 from apranova_operator.render import retention
 from tests.e2e.test_database_adapter import Server, student_data_server

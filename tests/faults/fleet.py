@@ -14,7 +14,7 @@ import yaml
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from apranova import names
+from apranova_contract import names
 from tests.e2e.test_database_adapter import Server
 from tests.support.operator_process import (
     GROUP,

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from kubernetes import client, config
 
-from apranova import cluster
-from apranova.local_postgres import free_port
+from apranova.local import cluster
+from apranova.local.postgres import free_port
 from tests.conftest import PROJECT_ROOT, kubectl
 from tests.e2e.test_database_adapter import Server
 from tests.faults import fleet

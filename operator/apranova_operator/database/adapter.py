@@ -17,8 +17,10 @@ from typing import TypeVar
 
 import psycopg2
 import psycopg2.errors
-import psycopg2.extensions
 from psycopg2 import sql
+from psycopg2.extensions import connection as Connection
+from psycopg2.extensions import cursor as Cursor
+from psycopg2.extensions import make_dsn
 
 from apranova_operator.database import plan
 from apranova_operator.database.plan import (
@@ -32,7 +34,6 @@ from apranova_operator.database.plan import (
 )
 
 T = TypeVar("T")
-Connection = psycopg2.extensions.connection
 ConnectTo = Callable[[str], "closing[Connection]"]
 """Opens a one-off admin connection to the named database of the same server."""
 
@@ -65,7 +66,7 @@ class AdminPool:
         return self._open
 
     def _connect(self) -> Connection:
-        connection = psycopg2.connect(**self._parameters)
+        connection = psycopg2.connect(make_dsn(**self._parameters))
         with self._idle_lock:
             self._open += 1
         try:
@@ -121,7 +122,7 @@ class AdminPool:
 
         Used only while dropping a role (rare), so it is not pooled and does not take a slot.
         """
-        connection = psycopg2.connect(**{**self._parameters, "dbname": database})
+        connection = psycopg2.connect(make_dsn(**{**self._parameters, "dbname": database}))
         with connection.cursor() as cursor:
             cursor.execute(_ADMIN_SESSION)
         connection.commit()
@@ -142,7 +143,7 @@ def _execute_locked(connection: Connection, statements: list[sql.Composable]) ->
             cursor.execute(statement)
 
 
-def _observe(cursor: psycopg2.extensions.cursor, target: StudentDatabase) -> Observed:
+def _observe(cursor: Cursor, target: StudentDatabase) -> Observed:
     cursor.execute(plan.observe_role_query(target))
     row = cursor.fetchone()
     cursor.execute(plan.observe_schema_query(target))
@@ -176,7 +177,9 @@ def provision(
         for statement in plan.hardening_statements(target.database):
             cursor.execute(statement)
         cursor.execute(plan.public_access_query())
-        database_open, public_schema_open = cursor.fetchone()
+        access = cursor.fetchone()
+        assert access is not None, "a SELECT of two expressions returns one row"
+        database_open, public_schema_open = access
         refusal = plan.open_to_public(target.database, database_open, public_schema_open)
         if refusal is not None:
             return refusal

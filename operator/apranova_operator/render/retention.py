@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from apranova_operator import labels
+from apranova_contract import labels
 from apranova_operator.render.status import Check
 
 DATA_RETAINED = "DataRetained"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from apranova_operator import labels
+from apranova_contract import labels
 from apranova_operator.handlers import enrollment_needs_work
 from apranova_operator.render import retention
 
