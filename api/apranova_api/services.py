@@ -38,7 +38,10 @@ def build_services(settings: Settings, kube: Cluster | None = None) -> Services:
         gateway = LocalGateway(sessions)
     else:
         gateway = StripeGateway(
-            settings.STRIPE_SECRET_KEY.get_secret_value(), settings.STRIPE_API_BASE
+            settings.STRIPE_SECRET_KEY.get_secret_value(),
+            settings.STRIPE_API_BASE,
+            timeout=settings.STRIPE_TIMEOUT_SECONDS,
+            max_retries=settings.STRIPE_MAX_RETRIES,
         )
     webhook_secret = (
         settings.STRIPE_WEBHOOK_SECRET.get_secret_value()
