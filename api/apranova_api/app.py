@@ -33,6 +33,7 @@ def create_app(settings: Settings, kube: Cluster | None = None, *, repair: bool 
             await stop_accounts(accounts)
             if loop is not None:
                 loop.stop()
+            services.worker.shutdown()
             services.engine.dispose()
 
     app = FastAPI(title="ApraNova API", lifespan=lifespan)

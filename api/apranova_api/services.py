@@ -13,12 +13,14 @@ from apranova_api.kube import Cluster, Kube
 from apranova_api.payments.gateway import CheckoutGateway
 from apranova_api.payments.local_gateway import LocalGateway
 from apranova_api.payments.stripe_gateway import StripeGateway
+from apranova_api.payments.worker import PaymentWorker
 from apranova_api.settings import Settings
 
 
 @dataclass
 class Services:
-    """Settings, database, payment gateway, cluster and the webhook secret in use."""
+    """Settings, database, payment gateway, cluster, the webhook secret in use and the pool
+    that runs payment work off the request threads."""
 
     settings: Settings
     engine: Engine
@@ -26,6 +28,7 @@ class Services:
     gateway: CheckoutGateway
     kube: Cluster
     webhook_secret: str
+    worker: PaymentWorker
 
 
 def build_services(settings: Settings, kube: Cluster | None = None) -> Services:
@@ -55,4 +58,5 @@ def build_services(settings: Settings, kube: Cluster | None = None) -> Services:
         gateway=gateway,
         kube=kube or Kube(),
         webhook_secret=webhook_secret,
+        worker=PaymentWorker(settings.PAYMENT_WORKERS, settings.PAYMENT_WORKERS * 16),
     )

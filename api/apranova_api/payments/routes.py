@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
@@ -16,10 +16,12 @@ from apranova_api.payments.gateway import GatewayUnavailableError, SessionNotFou
 from apranova_api.payments.local_gateway import LocalGateway, completed_event, redirect_url
 from apranova_api.payments.signature import sign_payload
 from apranova_api.payments.verify import verify_checkout_session
-from apranova_api.payments.webhook import handle_delivery
+from apranova_api.payments.webhook import WebhookAnswer, handle_delivery
+from apranova_api.payments.worker import DeadlineExceededError, WorkerBusyError
 from apranova_api.services import Services
 
 router = APIRouter()
+log = logging.getLogger(__name__)
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parents[1] / "templates"))
 
 
@@ -29,13 +31,29 @@ def services_of(request: Request) -> Services:
 
 
 @router.post("/api/payments/create-simple-checkout/")
-def create_simple_checkout(body: CheckoutBody, request: Request) -> dict[str, str]:
-    """Create a Checkout Session for a track; the browser goes to ``url``."""
+async def create_simple_checkout(body: CheckoutBody, request: Request) -> dict[str, str]:
+    """Create a Checkout Session for a track; the browser goes to ``url``.
+
+    Runs in the payment worker; answers 503 when Stripe is slower than the request deadline.
+    """
+    services = services_of(request)
     try:
-        created = create_checkout(services_of(request), body, str(request.base_url))
+        created = await services.worker.run(
+            "checkout",
+            services.settings.REQUEST_DEADLINE_SECONDS,
+            create_checkout,
+            services,
+            body,
+            str(request.base_url),
+        )
     except CheckoutError as error:
         raise HTTPException(error.status, error.detail) from error
-    except (KubeUnavailableError, GatewayUnavailableError) as error:
+    except (
+        KubeUnavailableError,
+        GatewayUnavailableError,
+        DeadlineExceededError,
+        WorkerBusyError,
+    ) as error:
         raise HTTPException(503, "checkout is unavailable right now; please retry") from error
     return {"sessionId": created.id, "url": created.url}
 
@@ -62,9 +80,18 @@ async def stripe_webhook(request: Request) -> Response:
     payload = await _read_capped(request, services.settings.WEBHOOK_MAX_BODY_BYTES)
     if payload is None:
         return JSONResponse({"detail": "body too large"}, status_code=413)
-    answer = await run_in_threadpool(
-        handle_delivery, services, payload, request.headers.get("stripe-signature")
-    )
+    try:
+        answer = await services.worker.run(
+            "webhook",
+            services.settings.REQUEST_DEADLINE_SECONDS,
+            handle_delivery,
+            services,
+            payload,
+            request.headers.get("stripe-signature"),
+        )
+    except (DeadlineExceededError, WorkerBusyError) as error:
+        log.warning("webhook delivery answered 503 (Stripe delivers again): %s", error)
+        answer = WebhookAnswer(503, "retry_later")
     key = "received" if answer.status < 300 else "detail"
     body = {key: True, "outcome": answer.outcome} if answer.status < 300 else {key: answer.outcome}
     return JSONResponse(body, status_code=answer.status)
@@ -74,11 +101,11 @@ async def stripe_webhook(request: Request) -> Response:
 def verify_session(
     request: Request, session_id: Annotated[str | None, Query(max_length=255)] = None
 ) -> JSONResponse:
-    """202 until the account and the enrollment exist, then 200 with the enrollment phase."""
+    """The buyer's state, answered from the database (``payments/verify_states.py``)."""
     if not session_id:
         raise HTTPException(400, "session_id is required")
     result = verify_checkout_session(services_of(request), session_id)
-    return JSONResponse(result.body, status_code=result.status)
+    return JSONResponse(result.body, status_code=result.status, headers=result.headers)
 
 
 def _local_gateway(request: Request) -> LocalGateway:
