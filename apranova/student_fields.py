@@ -19,9 +19,14 @@ _EMAIL = re.compile(EMAIL_PATTERN)
 
 
 def email_problem(email: str) -> str:
-    """Why ``email`` cannot be a student's email, or ``""`` (pure)."""
-    if len(email) > EMAIL_MAX_LENGTH:
-        return f"email is {len(email)} characters long; at most {EMAIL_MAX_LENGTH} are allowed"
+    """Why ``email`` cannot be a student's email, or ``""`` (pure).
+
+    The length is counted in UTF-8 bytes, never fewer than characters, so whatever passes here
+    passes the API server's ``maxLength`` too.
+    """
+    size = len(email.encode("utf-8"))
+    if size > EMAIL_MAX_LENGTH:
+        return f"email is {size} bytes long; at most {EMAIL_MAX_LENGTH} are allowed"
     if len(email) < EMAIL_MIN_LENGTH or not _EMAIL.match(email):
         return "email is not an address like name@example.com"
     return ""

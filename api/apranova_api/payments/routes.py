@@ -10,6 +10,12 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from apranova.student_fields import (
+    EMAIL_MAX_LENGTH,
+    EMAIL_MIN_LENGTH,
+    EMAIL_PATTERN,
+    NAME_MAX_LENGTH,
+)
 from apranova_api.kube import KubeUnavailableError
 from apranova_api.payments.checkout import CheckoutBody, CheckoutError, create_checkout
 from apranova_api.payments.gateway import GatewayUnavailableError, SessionNotFoundError
@@ -139,9 +145,10 @@ def local_checkout_pay(
     request: Request,
     session_id: str,
     email: Annotated[
-        str, Form(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+        str,
+        Form(min_length=EMAIL_MIN_LENGTH, max_length=EMAIL_MAX_LENGTH, pattern=EMAIL_PATTERN),
     ],
-    name: Annotated[str, Form(min_length=1, max_length=200)],
+    name: Annotated[str, Form(min_length=1, max_length=NAME_MAX_LENGTH)],
 ) -> Response:
     """Pay the session, deliver a signed ``checkout.session.completed``, go to success_url."""
     gateway = _local_gateway(request)
