@@ -6,6 +6,7 @@ so a client waits for its own read timeout, exactly as with an API that stopped 
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 
@@ -17,6 +18,7 @@ class HangingServer:
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._connections: list[socket.socket] = []
         self._stopped = threading.Event()
+        self._lock = threading.Lock()
         self.accepted = 0
 
     @property
@@ -33,11 +35,20 @@ class HangingServer:
                 connection, _ = self._listener.accept()
             except OSError:
                 return
-            self.accepted += 1
-            self._connections.append(connection)
+            with self._lock:
+                if self._stopped.is_set():
+                    connection.close()
+                    return
+                self.accepted += 1
+                self._connections.append(connection)
 
     def stop(self) -> None:
-        self._stopped.set()
+        """Close the listener and every held connection: clients see the connection drop."""
+        with self._lock:
+            self._stopped.set()
+            connections, self._connections = self._connections, []
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
         self._listener.close()
-        for connection in self._connections:
+        for connection in connections:
             connection.close()

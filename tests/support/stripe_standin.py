@@ -334,13 +334,13 @@ class StripeStandIn:
             match = re.fullmatch(r"/v1/checkout/sessions/([A-Za-z0-9_]+)", parts.path)
             if method == "GET" and match:
                 self.requests.append(("GET", "session"))
-                session = self.sessions.get(match.group(1))
-                if session is None:
+                stored = self.sessions.get(match.group(1))
+                if stored is None:
                     message = f"No such checkout.session: '{match.group(1)}'"
                     return _send(handler, 404, _error(message, param="session"))
                 query = parse_form(parts.query)
                 expand = query.get("expand") or []
-                return _send(handler, 200, self._session_view(session, expand))
+                return _send(handler, 200, self._session_view(stored, expand))
         return _send(handler, 404, _error(f"Unrecognized request URL ({method}: {parts.path})"))
 
 

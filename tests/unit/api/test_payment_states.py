@@ -110,7 +110,7 @@ def test_delayed_payment_failure_is_final_and_emailed(database_url: str) -> None
             assert (order.status, order.failure_reason) == ("FAILED", body["reason"])
         assert h.count(User) == 0
         sent: list[EmailMessage] = []
-        settings = AccountsSettings(SMTP_URL="smtp://127.0.0.1:1", PUBLIC_BASE_URL="http://x.test")
+        settings = AccountsSettings(smtp_url="smtp://127.0.0.1:1", public_base_url="http://x.test")
         OutboxSender(h.services.sessions, settings, None, send=sent.append).deliver_due()
         [message] = sent
         assert message["To"] == "ada@example.com"
