@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
@@ -12,7 +9,7 @@ import pytest
 import stripe
 from packaging.requirements import Requirement
 
-from apranova_api.main import settings_problems
+from apranova_api.main import run_api, settings_problems
 from apranova_api.payments.stripe_api import STRIPE_API_VERSION, api_release
 from apranova_api.settings import secret_key_problem, webhook_secret_problem
 
@@ -74,26 +71,38 @@ def test_one_line_per_bad_variable_and_no_secret_repeated(monkeypatch: pytest.Mo
     assert "visible" not in "\n".join(problems)
 
 
-def test_apranova_api_refuses_to_start(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in STRIPE_VARIABLES}
-    env.update(
-        STRIPE_SECRET_KEY="sk_test_abc",
-        STRIPE_WEBHOOK_SECRET=" whsec_abc",
-        DATABASE_URL=f"sqlite:///{tmp_path / 'never.db'}",
-    )
-    result = subprocess.run(
-        [sys.executable, "-m", "apranova.cli", "api", "--port", "1"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert lines == [
-        "apranova api: STRIPE_WEBHOOK_SECRET: Value error, contains whitespace "
-        "(a stray space or newline from copying it?)"
-    ]
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("STRIPE_WEBHOOK_SECRET", "whsec_abc\n", "contains whitespace"),
+        ("STRIPE_WEBHOOK_SECRET", " whsec_abc", "contains whitespace"),
+        ("STRIPE_WEBHOOK_SECRET", "sk_test_abc", "starting with whsec_"),
+        ("STRIPE_SECRET_KEY", "pk_test_abc", "publishable key"),
+        ("STRIPE_SECRET_KEY", "sk_test_abc ", "contains whitespace"),
+        ("STRIPE_TIMEOUT_SECONDS", "0", "greater than 0"),
+        ("STRIPE_MAX_RETRIES", "9", "less than or equal to 5"),
+        ("REQUEST_DEADLINE_SECONDS", "60", "less than or equal to 25"),
+    ],
+)
+def test_apranova_api_refuses_to_start(
+    variable: str,
+    value: str,
+    message: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    for name in STRIPE_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_abc")
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_abc")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'never.db'}")
+    monkeypatch.setenv(variable, value)
+    assert run_api(["--port", "1"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"apranova api: {variable}: "), lines
+    assert message in lines[0]
+    assert "abc" not in lines[0]
     assert not (tmp_path / "never.db").exists()
 
 
