@@ -178,8 +178,13 @@ class StripeStandIn:
         assert status == 200, f"stripe-mock fixture {path}: {status} {body}"
         return body
 
-    def create_session(self, params: dict[str, Any], fixture: dict[str, Any]) -> dict[str, Any]:
-        """A new open, unpaid session from creation parameters, over stripe-mock's fixture."""
+    def create_session(
+        self, params: dict[str, Any], fixture: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """A new open, unpaid session from creation parameters, over stripe-mock's fixture
+        (the answer stripe-mock gave to the same request, or its Checkout Session fixture)."""
+        if fixture is None:
+            fixture = self._fixture("GET", "/v1/checkout/sessions/cs_fixture")
         line_items = params.get("line_items") or []
         amount = sum(
             int(item["price_data"]["unit_amount"]) * int(item.get("quantity", 1))
