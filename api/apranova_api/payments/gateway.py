@@ -12,9 +12,9 @@ class GatewayUnavailableError(RuntimeError):
 
 
 class GatewayRejectedError(RuntimeError):
-    """Permanent: the provider refused the request itself (400 invalid request, 401 bad key,
-    403 forbidden, idempotency conflict); repeating it cannot succeed. ``status`` is the
-    provider's HTTP status (0 when it had none)."""
+    """Permanent: the provider refused the request itself (400 invalid request, 403 forbidden,
+    idempotency conflict); repeating it cannot succeed. ``status`` is the provider's HTTP
+    status (0 when it had none)."""
 
     def __init__(self, message: str, status: int = 0) -> None:
         super().__init__(message)

@@ -25,16 +25,19 @@ from apranova_api.payments.gateway import (
 )
 from apranova_api.payments.stripe_api import STRIPE_API_VERSION
 
-TEMPORARY_STATUSES = frozenset({409, 429})
+TEMPORARY_STATUSES = frozenset({401, 409, 429})
+"""4xx answers that a later retry can get past: 409 lock timeouts, 429 rate limits, and 401
+(a revoked or rotated key: an operator fixes ``STRIPE_SECRET_KEY`` and every delivery Stripe
+retries then succeeds; parking every paid checkout for it would strand the money)."""
 
 
 def classify_stripe_error(error: stripe.StripeError) -> Exception:
     """The gateway error for a Stripe SDK error (pure).
 
     Temporary (:class:`GatewayUnavailableError`): no HTTP answer (connection refused, timeout),
-    5xx, 429 rate limits, 409 lock timeouts. Permanent (:class:`GatewayRejectedError`): every
-    other 4xx (invalid request, authentication, permission, idempotency conflict). A 404 is
-    handled by the caller first (an unknown session is :class:`SessionNotFoundError`).
+    5xx, and :data:`TEMPORARY_STATUSES`. Permanent (:class:`GatewayRejectedError`): every other
+    4xx (invalid request, permission, idempotency conflict). A 404 is handled by the caller
+    first (an unknown session is :class:`SessionNotFoundError`).
     """
     status = error.http_status or 0
     message = error.user_message or str(error)

@@ -128,9 +128,17 @@
         { text: "Back to the tracks", href: "/get-started" },
         false,
       );
-    } else if (result.status >= 500 || !result.body || !result.body.status) {
+    } else if (result.status >= 500) {
       waitingText.textContent = "The server had a problem; trying again…";
       retryLater(null);
+    } else if (!result.body || !result.body.status) {
+      showProblem(
+        "We could not check this payment",
+        window.apranova.errorMessage(result.body, "The server did not understand the request.") +
+          " If you paid, check your email for the message from ApraNova.",
+        { text: "Back to the tracks", href: "/get-started" },
+        true,
+      );
     } else {
       showState(result);
     }

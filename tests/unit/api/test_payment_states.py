@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -21,7 +22,7 @@ from apranova_api.models import AuditLog, Order, ParkedFulfilment, User
 from apranova_api.payments.repair import repair_once
 from apranova_api.payments.verify_states import VerifyFacts, VerifyState, decide
 from tests.support.hanging_server import HangingServer
-from tests.unit.api.payments_harness import Harness, event, running_api
+from tests.unit.api.payments_harness import ORIGIN, Harness, event, running_api
 
 VERIFY = "/api/payments/verify-checkout-session/"
 
@@ -41,6 +42,14 @@ def _settled_verify(h: Harness, session_id: str) -> tuple[int, dict]:
     _verify(h, session_id)
     assert h.services.worker.wait_idle(30)
     return _verify(h, session_id)
+
+
+def _post_checkout(h: Harness) -> Any:
+    """The raw answer to a DP checkout request (for the failure cases)."""
+    return h.client.post(
+        "/api/payments/create-simple-checkout/",
+        json={"track": "DP", "success_url": f"{ORIGIN}/ok", "cancel_url": f"{ORIGIN}/back"},
+    )
 
 
 def _completed(h: Harness, email: str, paid: bool) -> dict:
@@ -153,14 +162,7 @@ def test_a_permanent_stripe_refusal_of_a_checkout_is_a_4xx_with_no_open_order(
             "POST",
             "/v1/checkout/sessions",
         )
-        response = h.client.post(
-            "/api/payments/create-simple-checkout/",
-            json={
-                "track": "DP",
-                "success_url": "http://shop.test/ok",
-                "cancel_url": "http://shop.test/back",
-            },
-        )
+        response = _post_checkout(h)
         assert response.status_code == 400
         assert "Amount must be at least" in response.json()["detail"]
         with h.db() as db:
@@ -171,14 +173,7 @@ def test_a_stripe_outage_at_checkout_is_a_503_with_no_open_order(database_url: s
     with running_api(database_url, STRIPE_MAX_RETRIES="0") as h:
         assert h.stripe is not None
         h.stripe.inject(500, {"type": "api_error", "message": "boom"}, "POST", "/v1/checkout")
-        response = h.client.post(
-            "/api/payments/create-simple-checkout/",
-            json={
-                "track": "DP",
-                "success_url": "http://shop.test/ok",
-                "cancel_url": "http://shop.test/b",
-            },
-        )
+        response = _post_checkout(h)
         assert response.status_code == 503
         with h.db() as db:
             assert [o.status for o in db.scalars(select(Order))] == ["FAILED"]

@@ -23,7 +23,7 @@ from tests.support.stripe_standin import StripeStandIn
         (stripe.RateLimitError("slow down", http_status=429), GatewayUnavailableError),
         (stripe.InvalidRequestError("lock", None, http_status=409), GatewayUnavailableError),
         (stripe.InvalidRequestError("amount", "amount", http_status=400), GatewayRejectedError),
-        (stripe.AuthenticationError("bad key", http_status=401), GatewayRejectedError),
+        (stripe.AuthenticationError("revoked key", http_status=401), GatewayUnavailableError),
         (stripe.PermissionError("forbidden", http_status=403), GatewayRejectedError),
         (stripe.IdempotencyError("reused", http_status=400), GatewayRejectedError),
     ],
@@ -50,8 +50,7 @@ def test_unknown_sessions_and_bad_keys_from_stripe() -> None:
         with pytest.raises(SessionNotFoundError):
             gateway.retrieve_session("cs_test_unknown")
         wrong_key = StripeGateway("sk_test_wrong", standin.url, timeout=5, max_retries=0)
-        with pytest.raises(GatewayRejectedError) as refused:
+        with pytest.raises(GatewayUnavailableError, match="401"):
             wrong_key.retrieve_session("cs_test_unknown")
-        assert refused.value.status == 401
     finally:
         standin.stop()
