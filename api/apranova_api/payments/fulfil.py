@@ -8,7 +8,6 @@ twice, or twenty times at once, has the effect of running it once.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -52,8 +51,6 @@ from apranova_api.payments.transactions import run_in_transaction
 from apranova_api.services import Services
 
 USERNAME_ATTEMPTS = 50
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
