@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from apranova_api.accounts.models import OutboxMessage
@@ -179,11 +180,23 @@ def test_a_stripe_outage_at_checkout_is_a_503_with_no_open_order(database_url: s
             assert [o.status for o in db.scalars(select(Order))] == ["FAILED"]
 
 
-def test_an_email_the_crd_would_refuse_is_rejected_before_any_write(database_url: str) -> None:
+def _parked_total(source: str) -> float:
+    return REGISTRY.get_sample_value("apranova_parked_fulfilments_total", {"source": source}) or 0.0
+
+
+def test_an_email_the_crd_would_refuse_is_rejected_before_any_write(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     long_email = "a" * 260 + "@example.com"
+    parked_before = _parked_total("validation")
     with running_api(database_url) as h:
         sid = _completed(h, long_email, paid=True)["id"]
         answer = h.deliver(event("checkout.session.completed", {"id": sid}))
+        assert _parked_total("validation") == parked_before + 1
+        assert any(
+            r.levelname == "WARNING" and sid in r.getMessage() and "parked" in r.getMessage()
+            for r in caplog.records
+        )
         assert (answer.status_code, answer.json()["outcome"]) == (200, "rejected")
         assert h.count(User) == 0 and h.cluster.creates == 0
         status, body = _verify(h, sid)
@@ -194,6 +207,7 @@ def test_an_email_the_crd_would_refuse_is_rejected_before_any_write(database_url
         # A second delivery parks nothing twice.
         assert h.deliver(event("checkout.session.completed", {"id": sid})).status_code == 200
         assert h.count(ParkedFulfilment) == 1
+        assert _parked_total("validation") == parked_before + 1
 
 
 def test_a_cluster_422_parks_one_fulfilment_and_repair_goes_on(database_url: str) -> None:
