@@ -13,10 +13,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from apranova.names import username_candidate
-from apranova.student_fields import email_problem
+from apranova_api.adapters.kube import KubeRejectedError
 from apranova_api.curriculum import TRACKS, load_curriculum
-from apranova_api.kube import KubeRejectedError
 from apranova_api.metrics import ENROLLMENT_SYNCS, FULFILMENTS
 from apranova_api.models import (
     ENROLLED,
@@ -49,6 +47,8 @@ from apranova_api.payments.parking import (
 )
 from apranova_api.payments.transactions import run_in_transaction
 from apranova_api.services import Services
+from apranova_contract.names import username_candidate
+from apranova_contract.student_fields import email_problem
 
 USERNAME_ATTEMPTS = 50
 
@@ -264,7 +264,7 @@ def fulfil_checkout_session(
     """Fulfil ``session_id`` if paid and not yet fulfilled; always sync the enrollment after.
 
     Raises :class:`~apranova_api.payments.gateway.GatewayUnavailableError` or
-    :class:`~apranova_api.kube.KubeUnavailableError` when a retry later can succeed, and
+    :class:`~apranova_api.adapters.kube.KubeUnavailableError` when a retry later can succeed, and
     :class:`~apranova_api.payments.gateway.SessionNotFoundError` for an unknown session.
     Permanent failures (Stripe refusing the read, the session breaking a rule, the cluster
     refusing the enrollment) park the fulfilment and return ``rejected`` or ``parked``.

@@ -15,8 +15,7 @@ from datetime import timedelta
 
 from sqlalchemy import or_, select, update
 
-from apranova.names import enrollment_name
-from apranova_api.kube import KubeUnavailableError
+from apranova_api.adapters.kube import KubeUnavailableError
 from apranova_api.metrics import STRIPE_CHECKS
 from apranova_api.models import Order, Payment, User, utcnow
 from apranova_api.payments.fulfil import fulfil_checkout_session, sync_enrollment
@@ -31,6 +30,7 @@ from apranova_api.payments.verify_states import (
     decide,
 )
 from apranova_api.services import Services
+from apranova_contract.names import enrollment_name
 
 log = logging.getLogger(__name__)
 

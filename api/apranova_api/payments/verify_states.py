@@ -20,6 +20,8 @@ from enum import StrEnum
 from typing import Any
 
 from apranova_api.models import ORDER_EXPIRED, ORDER_FAILED, ORDER_PROCESSING
+from apranova_contract.status import PENDING as PENDING_PHASE
+from apranova_contract.status import TERMINATING, enrollment_view
 
 
 class VerifyState(StrEnum):
@@ -86,7 +88,7 @@ def decide(facts: VerifyFacts) -> VerifyState:
     if facts.parked_reason is not None:
         return VerifyState.REJECTED
     if facts.paid:
-        if facts.enrollment is None or _phase(facts.enrollment) == "Terminating":
+        if facts.enrollment is None or _phase(facts.enrollment) == TERMINATING:
             return VerifyState.PENDING
         return VerifyState.ENROLLED
     if facts.order_status == ORDER_FAILED:
@@ -99,7 +101,7 @@ def decide(facts: VerifyFacts) -> VerifyState:
 
 
 def _phase(enrollment: dict[str, Any]) -> str:
-    return str((enrollment.get("status") or {}).get("phase") or "Pending")
+    return enrollment_view(enrollment).phase or PENDING_PHASE
 
 
 def answer(state: VerifyState, facts: VerifyFacts) -> Verification:
@@ -125,10 +127,10 @@ def answer(state: VerifyState, facts: VerifyFacts) -> Verification:
             detail=f"We received your payment but cannot set up your enrollment: {reason}.",
         )
     elif state is VerifyState.ENROLLED and facts.enrollment is not None:
-        integrations = (facts.enrollment.get("status") or {}).get("integrations") or {}
+        view = enrollment_view(facts.enrollment)
         body.update(
             facts.student,
-            phase=_phase(facts.enrollment),
-            discordInvite=integrations.get("discordInvite"),
+            phase=view.phase or PENDING_PHASE,
+            discordInvite=view.discord_invite,
         )
     return Verification(HTTP_STATUS[state], body, headers)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 import stripe
 
+from apranova_api.adapters.stripe_gateway import StripeGateway, classify_stripe_error
 from apranova_api.payments.gateway import (
     GatewayRejectedError,
     GatewayUnavailableError,
     SessionNotFoundError,
 )
-from apranova_api.payments.stripe_gateway import StripeGateway, classify_stripe_error
 from tests.support.hanging_server import HangingServer
 from tests.support.stripe_standin import StripeStandIn
 

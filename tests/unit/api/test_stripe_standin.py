@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 import stripe
 
+from apranova_api.adapters.stripe_gateway import session_params
 from apranova_api.payments.gateway import CheckoutRequest
-from apranova_api.payments.stripe_gateway import session_params
 from tests.support.stripe_standin import StripeStandIn
 
 

@@ -1,9 +1,10 @@
 """The rules a student's contact fields obey, shared by the API and the StudentEnrollment CRD.
 
 ``crds/studentenrollments.yaml`` states the same limits for ``spec.student.email`` and
-``spec.student.name`` (``tests/unit/api/test_student_fields.py`` fails when they drift apart), so
-the API refuses, before its first write, what the cluster would refuse after it. The email limit
-is RFC 5321's 254 characters for a path (https://www.rfc-editor.org/errata/eid1690).
+``spec.student.name`` (``tests/unit/contract/test_student_fields.py`` fails when they drift
+apart), so the API refuses, before its first write, what the cluster would refuse after it.
+The email limit is RFC 5321's 254 characters for a path
+(https://www.rfc-editor.org/errata/eid1690).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from apranova.student_fields import (
+from apranova_contract.student_fields import (
     EMAIL_MAX_LENGTH,
     EMAIL_MIN_LENGTH,
     EMAIL_PATTERN,
