@@ -160,7 +160,7 @@ def test_fsd_ready_then_suspend_and_resume(
     assert core.read_namespaced_secret("code-credentials", namespace).data["password"] == password
 
 
-def test_track_changes_roll_out_and_removed_tools_are_pruned(
+def test_track_changes_roll_out_and_removed_tools_are_pruned_keeping_their_data(
     operator: OperatorProcess,
     track: Any,
     enroll: Any,
@@ -200,14 +200,16 @@ def test_track_changes_roll_out_and_removed_tools_are_pruned(
             *core.list_namespaced_secret(
                 namespace, label_selector="apranova.io/tool=jupyter"
             ).items,
-            *core.list_namespaced_persistent_volume_claim(
-                namespace, label_selector="apranova.io/tool=jupyter"
-            ).items,
         ]
+        # The student's data is kept (issue 16): the claim stays, marked as retained.
+        kept = core.list_namespaced_persistent_volume_claim(
+            namespace, label_selector="apranova.io/tool=jupyter,apranova.io/retained=true"
+        ).items
         quota = core.read_namespaced_resource_quota("student-quota", namespace)
         return (
             image.containers[0].image == "codercom/code-server:4.97.2"
             and not leftovers
+            and len(kept) == 1
             and quota.spec.hard["pods"] == "7"
         )
 
