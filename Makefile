@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: install system-deps control-plane cluster cluster-down run test test-unit lint format bench clean
+.PHONY: install system-deps control-plane tools cluster cluster-down run test test-unit test-tools lint format bench clean
 
 install: system-deps $(VENV)/.installed
 
@@ -21,6 +21,9 @@ $(VENV)/.installed: pyproject.toml
 control-plane:
 	@bash hack/build-control-plane.sh
 
+tools: install
+	@bash hack/install-tools.sh jupyterlab prefect
+
 cluster: install control-plane
 	$(BIN)/apranova cluster up
 
@@ -30,12 +33,16 @@ cluster-down:
 run: install control-plane
 	$(BIN)/python -m apranova.local_stack
 
-test: install control-plane
+test: install control-plane tools
 	$(BIN)/ruff check .
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-unit: install
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+test-tools: install control-plane
+	-@bash hack/install-tools.sh superset codeserver
+	APRANOVA_TOOLS_SLOW=1 $(BIN)/pytest tests/e2e/test_tool_contract_slow.py $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -72,7 +72,7 @@ BUILDS: tuple[ToolBuild, ...] = (
         image="apache/superset:4.1.2",
         version="4.1.2",
         manager="pypi",
-        packages=("apache-superset==4.1.2",),
+        packages=("apache-superset==4.1.2", "setuptools", "marshmallow<3.24"),
         added=("psycopg2-binary==2.9.10",),
         exclude_newer="2025-04-30T00:00:00Z",
         entrypoint=("/usr/bin/run-server.sh",),

@@ -5,7 +5,8 @@
 PyPI tools get their own virtual environment (``venv/``), made and filled by uv with the index as
 it stood when the image was built; npm tools get ``node_modules/``. Never the project's ``.venv``:
 the tools' dependencies conflict with ours and with each other. A marker file ``installed.json``
-(packages, seconds, bytes) is written last, so an interrupted install is redone; concurrent
+(packages, seconds, bytes) is written last, so an interrupted install is redone, and so is one of
+other packages; concurrent
 installers of the same tool wait on a file lock. A failed install leaves ``install-error.txt``
 with the installer's own output, which tests quote when they skip.
 """
@@ -80,7 +81,8 @@ def _run(command: list[str], log: list[str]) -> None:
 def _commands(build: ToolBuild, target: Path) -> list[list[str]]:
     if build.manager == "npm":
         return [
-            ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(target), *build.packages]
+            ["npm", "install", "--unsafe-perm", "--no-audit", "--no-fund", "--prefix", str(target)]
+            + list(build.packages)
         ]
     uv, python = _uv(), str(target / "venv" / "bin" / "python")
     install = [uv, "pip", "install", "--quiet", "--python", python]
@@ -99,6 +101,8 @@ def installed(build: ToolBuild, root: Path | None = None) -> Installed | None:
     if not marker.is_file():
         return None
     facts = json.loads(marker.read_text())
+    if facts.get("packages") != [*build.packages, *build.added]:
+        return None
     return Installed(build, path, facts["seconds"], facts["size_bytes"])
 
 

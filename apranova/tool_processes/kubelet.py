@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -204,6 +205,8 @@ def container_to_process(
     if argv and argv[0].startswith("/"):
         image_file = _image_file(build.kind, argv[0])
         argv[0] = str(image_file) if image_file else argv[0]
+    elif argv:
+        argv[0] = shutil.which(argv[0], path=env["PATH"]) or argv[0]
     argv = [_map_image_path(build.kind, part) for part in argv]
     if build.kind == "jupyterlab" and os.geteuid() == 0:
         argv.append("--ServerApp.allow_root=True")
