@@ -80,10 +80,8 @@ def _run(command: list[str], log: list[str]) -> None:
 
 def _commands(build: ToolBuild, target: Path) -> list[list[str]]:
     if build.manager == "npm":
-        return [
-            ["npm", "install", "--unsafe-perm", "--no-audit", "--no-fund", "--prefix", str(target)]
-            + list(build.packages)
-        ]
+        npm = ["npm", "install", "--unsafe-perm", "--no-audit", "--no-fund"]
+        return [[*npm, "--prefix", str(target), *build.packages]]
     uv, python = _uv(), str(target / "venv" / "bin" / "python")
     install = [uv, "pip", "install", "--quiet", "--python", python]
     if build.exclude_newer:
