@@ -97,8 +97,9 @@ def test_superset_refuses_without_credentials_and_lets_in_with_them(superset) ->
         json={"username": rendered.credential("admin-username"), "password": "wrong"},
     )
     assert wrong.status_code == 401
-    names_listed = [d["database_name"] for d in _login(rendered, tool).get("/api/v1/database/")
-                    .json()["result"]]
+    names_listed = [
+        d["database_name"] for d in _login(rendered, tool).get("/api/v1/database/").json()["result"]
+    ]
     assert names_listed == ["student"]
 
 
