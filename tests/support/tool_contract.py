@@ -251,9 +251,9 @@ def provisioned(
                     wait_rendered_with_database(apps, username, first_tool, 180)
                 else:
                     wait_for(
-                        lambda u=username: apps.list_namespaced_deployment(
-                            names.namespace_name(u)
-                        ).items,
+                        lambda u=username: (
+                            apps.list_namespaced_deployment(names.namespace_name(u)).items
+                        ),
                         180,
                         f"{first_tool} of {username} rendered",
                     )
