@@ -22,12 +22,11 @@ import psycopg2
 import pytest
 
 from apranova import names
+from apranova.tool_processes.rendered import RenderedTool, read_rendered
 from tests.support.tool_contract import (
     Environment,
-    RenderedTool,
     installed_or_skip,
     provisioned,
-    read_rendered,
     run_in_kernel,
     running,
 )

@@ -19,7 +19,8 @@ import psycopg2
 import pytest
 
 from apranova import names
-from tests.support.tool_contract import Environment, provisioned, read_rendered, running
+from apranova.tool_processes.rendered import read_rendered
+from tests.support.tool_contract import Environment, provisioned, running
 
 pytestmark = [
     pytest.mark.cluster,

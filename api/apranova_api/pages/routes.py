@@ -150,7 +150,11 @@ def dashboard(
     return templates.TemplateResponse(
         request,
         "dashboard.html",
-        {"discord_url": settings.discord_community_url, "track_tools": tools},
+        {
+            "discord_url": settings.discord_community_url,
+            "track_tools": tools,
+            "tools_notice": settings.tools_notice,
+        },
     )
 
 

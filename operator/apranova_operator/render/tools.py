@@ -225,6 +225,7 @@ def _container_config(ctx: RenderContext, tool: ToolSpec) -> dict[str, Any]:
                 "--ServerApp.base_url=/",
                 f"--ServerApp.port={profile.port}",
                 "--ServerApp.ip=0.0.0.0",
+                "--ServerApp.allow_remote_access=True",
                 "--ServerApp.trust_xheaders=True",
                 f"--ServerApp.root_dir={profile.data_path}",
             ],
