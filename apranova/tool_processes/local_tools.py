@@ -88,10 +88,15 @@ class LocalTools:
     """The proxy (uvicorn in a thread) and the supervisor (another thread), started together."""
 
     def __init__(
-        self, settings: LocalToolsSettings, api_client: Any, folder: Path, auth_url: str, signin: str
+        self,
+        settings: LocalToolsSettings,
+        api_client: Any,
+        folder: Path,
+        auth_url: str,
+        signin_url: str,
     ) -> None:
         self.routes = Routes()
-        app = ForwardAuthProxy(self.routes, auth_url, signin)
+        app = ForwardAuthProxy(self.routes, auth_url, signin_url)
         config = uvicorn.Config(
             app, host="127.0.0.1", port=settings.port, log_level="warning", ws="websockets"
         )
