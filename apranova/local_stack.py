@@ -26,6 +26,7 @@ from aiosmtpd.controller import Controller
 
 from apranova import cluster
 from apranova.local_postgres import LocalPostgres
+from apranova.tool_processes.local_tools import SIMULATED_NOTICE, LocalTools, LocalToolsSettings
 
 PROJECT_ROOT = cluster.PROJECT_ROOT
 
@@ -154,6 +155,8 @@ def main() -> int:
     pg_port = _env_port("APRANOVA_POSTGRES_PORT", 55432)
     smtp_port = _env_port("APRANOVA_SMTP_PORT", 1025)
     operator_health_port = _env_port("APRANOVA_OPERATOR_HEALTH_PORT", 8081)
+    tools = LocalToolsSettings.from_env(os.environ)
+    local_tools: LocalTools | None = None
     started_cluster = False
     stopping = threading.Event()
     processes: list[tuple[str, subprocess.Popen]] = []
@@ -210,6 +213,7 @@ def main() -> int:
             **base_env,
             "STUDENT_DB_ADMIN_URL": pg.url("students"),
             "OPERATOR_HEALTH_PORT": str(operator_health_port),
+            **(tools.operator_env(api_port) if tools.enabled else {}),
         }
         api_url = f"http://127.0.0.1:{api_port}"
         api_env = {
@@ -218,6 +222,7 @@ def main() -> int:
             "SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
             "PUBLIC_BASE_URL": api_url,
             "ALLOWED_REDIRECT_ORIGINS": os.environ.get("ALLOWED_REDIRECT_ORIGINS", api_url),
+            **(tools.api_env(api_port) if tools.enabled else {"TOOLS_NOTICE": SIMULATED_NOTICE}),
         }
         apranova = [sys.executable, "-m", "apranova.cli"]
         operator = _start_process("operator", [*apranova, "operator"], operator_env, layout.logs)
@@ -235,6 +240,21 @@ def main() -> int:
         processes.append(("api", api))
         _wait_http(f"{api_url}/readyz", api, "API", layout.logs / "api.log", 60)
 
+        if tools.enabled:
+            local_tools = LocalTools.for_stack(
+                tools,
+                kubeconfig,
+                layout.local / "tools",
+                api_port,
+                os.environ.get("ENROLLMENT_SELECTOR", ""),
+            )
+            local_tools.start()
+            api_url = tools.site_url(api_port)
+            tools_line = (
+                f"real tools behind http://<tool>-<user>.students.{tools.domain}:{tools.port}"
+            )
+        else:
+            tools_line = SIMULATED_NOTICE
         offline = not os.environ.get("STRIPE_SECRET_KEY")
         checkout = "   (offline checkout: no Stripe account needed)" if offline else ""
         print(
@@ -245,6 +265,7 @@ ApraNova is running.
   Mail:         SMTP 127.0.0.1:{smtp_port}; messages in {mail_dir} and printed here
   Kubernetes:   KUBECONFIG={kubeconfig} kubectl get se
   Logs:         {layout.logs}/
+  Tools:        {tools_line}
 Press Ctrl-C to stop everything.""",
             flush=True,
         )
@@ -261,6 +282,8 @@ Press Ctrl-C to stop everything.""",
         return 0
     finally:
         print("\nstopping ...", flush=True)
+        if local_tools is not None:
+            local_tools.stop()
         for _name, proc in reversed(processes):
             _stop_process(proc)
         if mail is not None:

@@ -94,14 +94,15 @@ class LocalTools:
         folder: Path,
         auth_url: str,
         signin_url: str,
+        label_selector: str = "",
     ) -> None:
         self.routes = Routes()
         app = ForwardAuthProxy(self.routes, auth_url, signin_url)
         config = uvicorn.Config(
-            app, host="127.0.0.1", port=settings.port, log_level="warning", ws="websockets"
+            app, host="127.0.0.1", port=settings.port, log_level="warning", ws="websockets-sansio"
         )
         self.server = uvicorn.Server(config)
-        self.supervisor = ToolSupervisor(api_client, folder, self.routes)
+        self.supervisor = ToolSupervisor(api_client, folder, self.routes, label_selector)
         self._threads = [
             threading.Thread(target=self.server.run, name="tools-proxy", daemon=True),
             threading.Thread(target=self.supervisor.run, name="tools-supervisor", daemon=True),
@@ -109,14 +110,21 @@ class LocalTools:
 
     @classmethod
     def for_stack(
-        cls, settings: LocalToolsSettings, kubeconfig: str, folder: Path, api_port: int
+        cls,
+        settings: LocalToolsSettings,
+        kubeconfig: str,
+        folder: Path,
+        api_port: int,
+        label_selector: str = "",
     ) -> LocalTools:
-        """Wired as ``make run`` needs it: the cluster of ``kubeconfig``, the API's forward-auth."""
+        """Wired as ``make run`` needs it: the cluster of ``kubeconfig``, the API's forward-auth,
+        the enrollments the operator handles (``label_selector``: its ``ENROLLMENT_SELECTOR``)."""
         from kubernetes import config
 
         api_client = config.new_client_from_config(config_file=kubeconfig)
         env = settings.operator_env(api_port)
-        return cls(settings, api_client, folder, env["TOOL_AUTH_URL"], env["TOOL_AUTH_SIGNIN_URL"])
+        auth, signin = env["TOOL_AUTH_URL"], env["TOOL_AUTH_SIGNIN_URL"]
+        return cls(settings, api_client, folder, auth, signin, label_selector)
 
     def start(self) -> LocalTools:
         for thread in self._threads:

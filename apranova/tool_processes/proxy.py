@@ -21,6 +21,7 @@ import httpx
 from asgiproxy.config import ProxyConfig
 from asgiproxy.context import ProxyContext
 from asgiproxy.simple_proxy import make_simple_proxy_app
+from multidict import CIMultiDict
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -71,12 +72,14 @@ class _HostRoutedConfig(ProxyConfig):
             forwarded[name] = value
         return forwarded
 
-    def process_upstream_headers(self, *, scope: Scope, proxy_response) -> list[tuple[str, str]]:
-        return [
+    def process_upstream_headers(self, *, scope: Scope, proxy_response) -> CIMultiDict[str]:
+        """The tool's headers (every ``Set-Cookie`` kept) without those aiohttp made untrue by
+        decoding the body, and without hop-by-hop ones."""
+        return CIMultiDict(
             (name, value)
             for name, value in proxy_response.headers.items()
             if name.lower() not in _DROPPED_UPSTREAM
-        ]
+        )
 
 
 def _original_url(scope: Scope, headers: Headers) -> str:

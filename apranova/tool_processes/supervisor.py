@@ -65,6 +65,8 @@ class ToolSupervisor:
     api_client: Any
     folder: Path
     routes: Routes
+    label_selector: str = ""
+    """Only enrollments with these labels (``ENROLLMENT_SELECTOR``, as the operator's)."""
     interval: float = 3.0
     _running: dict[tuple[str, str], _Managed] = field(default_factory=dict)
     _reported: set[str] = field(default_factory=set)
@@ -100,6 +102,11 @@ class ToolSupervisor:
         print(f"[tools] starting {name} of {username} ({build.key}), log {root / 'tool.log'}")
         return _Managed(rendered.host, fingerprint(rendered), tool)
 
+    def serving(self, username: str, tool: str) -> str | None:
+        """The fingerprint of the rendering the proxy routes ``tool`` of ``username`` to, if any."""
+        managed = self._running.get((username, tool))
+        return managed.fingerprint if managed and managed.routed else None
+
     def _stop_one(self, key: tuple[str, str]) -> None:
         managed = self._running.pop(key)
         self.routes.remove(managed.host)
@@ -112,7 +119,9 @@ class ToolSupervisor:
         from kubernetes.client.exceptions import ApiException
 
         objects = client.CustomObjectsApi(self.api_client)
-        enrollments = objects.list_cluster_custom_object(GROUP, VERSION, PLURAL)["items"]
+        enrollments = objects.list_cluster_custom_object(
+            GROUP, VERSION, PLURAL, label_selector=self.label_selector
+        )["items"]
         wanted = set(wanted_tools(enrollments))
         for key in [k for k in self._running if k not in wanted]:
             self._stop_one(key)

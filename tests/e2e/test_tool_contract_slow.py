@@ -95,7 +95,11 @@ def test_superset_refuses_without_credentials_and_lets_in_with_them(superset) ->
     assert httpx.get(f"{tool.base_url}/api/v1/database/").status_code == 401
     wrong = httpx.post(
         f"{tool.base_url}/api/v1/security/login",
-        json={"username": rendered.credential("admin-username"), "password": "wrong"},
+        json={
+            "username": rendered.credential("admin-username"),
+            "password": "wrong",
+            "provider": "db",
+        },
     )
     assert wrong.status_code == 401
     names_listed = [
