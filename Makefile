@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: install system-deps control-plane tools cluster cluster-down run test test-unit test-tools lint format bench clean
+.PHONY: install system-deps control-plane stripe-mock tools cluster cluster-down run test test-unit test-tools lint format bench clean
 
 install: system-deps $(VENV)/.installed
 
@@ -15,11 +15,14 @@ system-deps:
 $(VENV)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[local,dev]'
 	@touch $@
 
 control-plane:
 	@bash hack/build-control-plane.sh
+
+stripe-mock:
+	@bash hack/build-stripe-mock.sh
 
 tools: install
 	@bash hack/install-tools.sh jupyterlab prefect
@@ -31,13 +34,14 @@ cluster-down:
 	$(BIN)/apranova cluster down
 
 run: install control-plane
-	$(BIN)/python -m apranova.local_stack
+	$(BIN)/python -m apranova.local.stack
 
-test: install control-plane tools
+test: install control-plane stripe-mock tools
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test-unit: install
+test-unit: install stripe-mock
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
 
 test-tools: install control-plane
@@ -47,6 +51,8 @@ test-tools: install control-plane
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff format .

@@ -4,4 +4,4 @@
 # Usage: hack/install-tools.sh [jupyterlab|prefect|superset|codeserver ...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec .venv/bin/python -m apranova.tool_processes.install "$@"
+exec .venv/bin/python -m apranova.local.tools.install "$@"

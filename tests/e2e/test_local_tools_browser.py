@@ -28,13 +28,13 @@ from playwright.sync_api import expect, sync_playwright
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from apranova import names
-from apranova.local_postgres import free_port
-from apranova.tool_processes.local_tools import LocalTools, LocalToolsSettings
-from apranova.tool_processes.rendered import read_rendered
-from apranova.tool_processes.supervisor import fingerprint
+from apranova.local.postgres import free_port
+from apranova.local.tools.local_tools import LocalTools, LocalToolsSettings
+from apranova.local.tools.rendered import read_rendered
+from apranova.local.tools.supervisor import fingerprint
 from apranova_api.accounts.passwords import hash_password
 from apranova_api.models import User
+from apranova_contract import names
 from tests.conftest import PROJECT_ROOT, kubectl
 from tests.e2e.test_pages_journey import CHROMIUM, CHROMIUM_ARGS
 from tests.support.api_process import ApiProcess

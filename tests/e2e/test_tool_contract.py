@@ -21,8 +21,8 @@ import httpx
 import psycopg2
 import pytest
 
-from apranova import names
-from apranova.tool_processes.rendered import RenderedTool, read_rendered
+from apranova.local.tools.rendered import RenderedTool, read_rendered
+from apranova_contract import names
 from tests.support.tool_contract import (
     Environment,
     installed_or_skip,

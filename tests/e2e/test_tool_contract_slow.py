@@ -18,8 +18,8 @@ import httpx
 import psycopg2
 import pytest
 
-from apranova import names
-from apranova.tool_processes.rendered import read_rendered
+from apranova.local.tools.rendered import read_rendered
+from apranova_contract import names
 from tests.support.tool_contract import Environment, provisioned, running
 
 pytestmark = [

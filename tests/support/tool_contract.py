@@ -1,7 +1,7 @@
 """Run a tool exactly as the operator rendered it for an enrollment, as a local process.
 
 Reads the tool's Deployment and Ingress and the namespace's Secrets and ConfigMaps from the
-cluster, lets :mod:`apranova.tool_processes.kubelet` turn the container into a process (ports,
+cluster, lets :mod:`apranova.local.tools.kubelet` turn the container into a process (ports,
 the bind address and paths mapped; nothing else), starts it from the cached install and waits for
 its readiness probe. Tests skip with the installer's exact error when a tool cannot be installed
 here.
@@ -22,10 +22,10 @@ from typing import Any
 import pytest
 import websocket
 
-from apranova import names
-from apranova.local_postgres import free_port
-from apranova.tool_processes import catalog, install, kubelet, runner
-from apranova.tool_processes.rendered import RenderedTool
+from apranova.local.postgres import free_port
+from apranova.local.tools import catalog, install, kubelet, runner
+from apranova.local.tools.rendered import RenderedTool
+from apranova_contract import names
 
 START_TIMEOUT = 240.0
 

@@ -1,6 +1,6 @@
 """An in-process API for payment unit tests: SQLite file, Stripe stand-in, in-memory cluster.
 
-The in-memory cluster implements the same five calls as :class:`apranova_api.kube.Kube` and can
+The in-memory cluster implements the calls of :class:`apranova_api.adapters.kube.Cluster` and can
 be switched "down" to exercise the outage paths; the real cluster is covered by tests/e2e.
 """
 
@@ -19,9 +19,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from apranova_api.adapters.kube import KubeRejectedError, KubeUnavailableError
 from apranova_api.app import create_app
+from apranova_api.config import ApiSettings
 from apranova_api.db import make_engine
-from apranova_api.kube import KubeUnavailableError
 from apranova_api.migrate import upgrade_to_head
 from apranova_api.payments.signature import sign_payload
 from apranova_api.services import Services
@@ -45,11 +46,13 @@ TRACKS = {
 
 @dataclass
 class MemoryCluster:
-    """Tracks and StudentEnrollments in memory; ``down`` makes every call fail."""
+    """Tracks and StudentEnrollments in memory; ``down`` makes every call fail; creating an
+    enrollment named in ``refused`` fails as the API server's 422 would (its message)."""
 
     tracks: dict[str, dict[str, Any]] = field(default_factory=lambda: copy.deepcopy(TRACKS))
     enrollments: dict[str, dict[str, Any]] = field(default_factory=dict)
     down: bool = False
+    refused: dict[str, str] = field(default_factory=dict)
     creates: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -71,6 +74,8 @@ class MemoryCluster:
         with self.lock:
             self.creates += 1
             name = body["metadata"]["name"]
+            if name in self.refused:
+                raise KubeRejectedError(f"create enrollment {name}: 422 {self.refused[name]}", 422)
             if name in self.enrollments:
                 return False
             self.enrollments[name] = copy.deepcopy(body)
@@ -85,6 +90,15 @@ class MemoryCluster:
         self._check()
         with self.lock:
             return set(self.enrollments)
+
+    def list_tracks(self) -> list[dict[str, Any]]:
+        self._check()
+        return copy.deepcopy(list(self.tracks.values()))
+
+    def delete_enrollment(self, name: str) -> bool:
+        self._check()
+        with self.lock:
+            return self.enrollments.pop(name, None) is not None
 
 
 @dataclass
@@ -152,7 +166,7 @@ def running_api(database_url: str, offline: bool = False, **overrides: Any) -> I
     upgrade_to_head(engine)
     engine.dispose()
     cluster = MemoryCluster()
-    app = create_app(settings, kube=cluster, repair=False)
+    app = create_app(ApiSettings(payments=settings), kube=cluster, repair=False)
     try:
         with TestClient(app) as client:
             yield Harness(client, app.state.services, cluster, stripe)
