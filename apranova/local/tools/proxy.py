@@ -101,7 +101,8 @@ class ForwardAuthProxy:
     timeout: float = 10.0
 
     def __post_init__(self) -> None:
-        self._proxy = make_simple_proxy_app(ProxyContext(_HostRoutedConfig(self.routes)))
+        self._context = ProxyContext(_HostRoutedConfig(self.routes))
+        self._proxy = make_simple_proxy_app(self._context)
 
     async def _check(self, scope: Scope, headers: Headers) -> Response | dict[str, str]:
         """The auth service's verdict: the headers to pass on, or the response to give."""
@@ -131,7 +132,21 @@ class ForwardAuthProxy:
             return PlainTextResponse(verdict.reason_phrase, status_code=verdict.status_code)
         return PlainTextResponse("auth service failed", status_code=500)
 
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        """Close the upstream connection pool when the server shuts down."""
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self._context.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
         if scope["type"] not in ("http", "websocket"):
             return
         headers = Headers(scope=scope)
