@@ -7,11 +7,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from apranova_api.access_log import AccessLogMiddleware
 from apranova_api.accounts.runtime import start_accounts, stop_accounts
 from apranova_api.accounts.settings import AccountsSettings
 from apranova_api.kube import Cluster
 from apranova_api.payments.repair import RepairLoop
 from apranova_api.routers import ROUTERS
+from apranova_api.security_headers import SecurityHeadersMiddleware
 from apranova_api.services import build_services
 from apranova_api.settings import Settings
 
@@ -40,4 +42,6 @@ def create_app(settings: Settings, kube: Cluster | None = None, *, repair: bool 
     app.state.services = services
     for router in ROUTERS:
         app.include_router(router)
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(AccessLogMiddleware)
     return app

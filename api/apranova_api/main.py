@@ -29,6 +29,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        entry.update(getattr(record, "fields", {}))
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry)
@@ -48,6 +49,11 @@ def listening_origins(host: str, port: int) -> list[str]:
     """The origins of this API itself: its pages may always be redirect targets (pure)."""
     hosts = ["127.0.0.1", "localhost"] if host in ("127.0.0.1", "0.0.0.0", "localhost") else [host]
     return [f"http://{name}:{port}" for name in hosts]
+
+
+def own_base_url(host: str, port: int) -> str:
+    """This API's own address, the default ``PUBLIC_BASE_URL`` for links in emails (pure)."""
+    return listening_origins(host, port)[0]
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -73,6 +79,7 @@ def settings_problems() -> list[str]:
 def run_api(argv: list[str]) -> int:
     """Entry point of ``apranova api``; returns the exit status."""
     args = parse_args(argv)
+    os.environ.setdefault("PUBLIC_BASE_URL", own_base_url(args.host, args.port))
     problems = settings_problems()
     if problems:
         for problem in problems:

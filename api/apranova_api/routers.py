@@ -9,6 +9,8 @@ from fastapi import APIRouter
 
 from apranova_api.accounts.routes import router as accounts_router
 from apranova_api.ops import router as ops_router
+from apranova_api.pages.dashboard import router as dashboard_router
+from apranova_api.pages.forms import router as page_forms_router
 from apranova_api.pages.routes import router as pages_router
 from apranova_api.payments.routes import router as payments_router
 
@@ -17,4 +19,6 @@ ROUTERS: list[APIRouter] = [
     payments_router,
     accounts_router,
     pages_router,
+    dashboard_router,
+    page_forms_router,
 ]

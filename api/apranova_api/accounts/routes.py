@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from apranova.names import enrollment_name
 from apranova_api.accounts.clock import utc_now
 from apranova_api.accounts.gdpr import delete_account, export_data
-from apranova_api.accounts.models import OutboxMessage
+from apranova_api.accounts.lockout import lift_lockout, lockout_message, seconds_locked
 from apranova_api.accounts.password_tokens import (
     TokenRefusal,
     check_password_token,
@@ -35,6 +35,7 @@ from apranova_api.accounts.progress import (
     project_of_step,
     steps_unlocked_by_completing,
 )
+from apranova_api.accounts.reset_requests import queue_password_reset
 from apranova_api.accounts.runtime import AccountsRuntime
 from apranova_api.accounts.sessions import (
     create_session,
@@ -46,11 +47,8 @@ from apranova_api.accounts.sessions import (
 from apranova_api.accounts.throttle import (
     account_key,
     clear_account_failures,
-    failures_of_account,
-    failures_of_client,
     forget_old_failures,
     record_failure,
-    retry_after_seconds,
 )
 from apranova_api.accounts.tool_access import (
     ALLOWED,
@@ -60,7 +58,6 @@ from apranova_api.accounts.tool_access import (
     requested_host,
     requested_url,
 )
-from apranova_api.accounts.welcome import PASSWORD_RESET, enqueue_email
 from apranova_api.curriculum import load_curriculum
 from apranova_api.kube import KubeUnavailableError
 from apranova_api.models import (
@@ -73,7 +70,6 @@ from apranova_api.models import (
 )
 from apranova_api.status_cache import EnrollmentView
 
-RESET_EMAIL_INTERVAL = timedelta(minutes=1)
 RESET_ANSWER = "If an account exists for this email, a link to set a password is on its way."
 WRONG_CREDENTIALS = "That email and password do not match an account."
 
@@ -175,6 +171,7 @@ def set_password(body: SetPasswordIn, runtime: Runtime) -> dict[str, str]:
             raise HTTPException(410, consumed.refusal.value)
         user.password_hash = hash_password(body.password)
         end_all_sessions(session, user.id)
+        lift_lockout(session, user.email)
         audit(session, user.id, "account.password_set", {})
         return {"detail": "Your password is set. You can log in now.", "email": user.email}
 
@@ -186,18 +183,8 @@ def password_reset(body: EmailIn, runtime: Runtime) -> dict[str, str]:
     with runtime.sessions() as session, session.begin():
         user = session.scalars(select(User).where(User.email == account_key(body.email))).first()
         if user is not None and user.is_active:
-            recent = session.scalars(
-                select(OutboxMessage.id).where(
-                    OutboxMessage.user_id == user.id,
-                    OutboxMessage.kind == PASSWORD_RESET,
-                    OutboxMessage.created_at > now - RESET_EMAIL_INTERVAL,
-                )
-            ).first()
-            if recent is None:
-                enqueue_email(session, user, PASSWORD_RESET)
-    return {
-        "detail": "If an account exists for this email, a link to set a password is on its way."
-    }
+            queue_password_reset(session, user, now)
+    return {"detail": RESET_ANSWER}
 
 
 @router.post("/api/accounts/login/")
@@ -212,22 +199,7 @@ def login(body: LoginIn, request: Request, runtime: Runtime) -> JSONResponse:
     with runtime.sessions() as session, session.begin():
         forget_old_failures(session, now - window)
         forget_expired_sessions(session, now)
-        wait = max(
-            retry_after_seconds(
-                failures_of_account(session, account, now - window),
-                now,
-                settings.login_max_failures_per_account,
-                window,
-            )
-            or 0,
-            retry_after_seconds(
-                failures_of_client(session, client, now - window),
-                now,
-                settings.login_max_failures_per_client,
-                window,
-            )
-            or 0,
-        )
+        wait = seconds_locked(session, account, client, now, settings)
         if wait == 0:
             user = session.scalars(select(User).where(User.email == account)).first()
             usable = user is not None and user.is_active
@@ -247,7 +219,7 @@ def login(body: LoginIn, request: Request, runtime: Runtime) -> JSONResponse:
     if wait:
         raise HTTPException(
             429,
-            f"Too many failed attempts. Try again in {wait} seconds.",
+            lockout_message(wait),
             headers={"Retry-After": str(wait)},
         )
     if token is None:
@@ -312,10 +284,10 @@ def me(user: CurrentUser, runtime: Runtime) -> dict[str, Any]:
 
 @router.get("/api/accounts/tools/")
 def tools(user: CurrentUser, runtime: Runtime) -> dict[str, Any]:
-    """Each tool's name, URL and readiness, and the Discord invite, from the status cache."""
+    """Each tool's name, URL and readiness, the Discord invite and the GitHub repository."""
     view = enrollment_of(runtime, user)
     if view is None:
-        return {"phase": None, "tools": [], "discord_invite": None}
+        return {"phase": None, "tools": [], "discord_invite": None, "github_repository": None}
     return {
         "phase": view.phase,
         "tools": [
@@ -323,6 +295,7 @@ def tools(user: CurrentUser, runtime: Runtime) -> dict[str, Any]:
             for t in view.tools
         ],
         "discord_invite": view.discord_invite,
+        "github_repository": view.github_repository,
     }
 
 

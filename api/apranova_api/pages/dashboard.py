@@ -1,0 +1,132 @@
+"""``/dashboard``: the student's home, rendered by the server from the session.
+
+The page shows the track, a card per tool with its readiness, the GitHub repository (tracks
+with the GitHub integration), the current project with its "Mark done" forms and the whole
+curriculum. Two parts are also served alone (``/dashboard/parts/tools`` and
+``/dashboard/parts/curriculum``) so the page's script can refresh them in place; without
+JavaScript the student reloads the page, which a ``<noscript>`` note says.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from apranova_api.accounts.routes import Runtime, optional_user
+from apranova_api.accounts.routes import curriculum as curriculum_api
+from apranova_api.accounts.routes import tools as tools_api
+from apranova_api.accounts.runtime import AccountsRuntime
+from apranova_api.kube import KubeUnavailableError
+from apranova_api.models import User
+from apranova_api.pages.dashboard_view import (
+    current_project,
+    first_name,
+    progress_percent,
+    tool_cards,
+    tools_status,
+)
+from apranova_api.pages.routes import TrackLister, templates, track_lister
+from apranova_api.pages.settings import pages_settings
+from apranova_api.pages.success_view import track_display_name
+from apranova_api.pages.track_cards import track_tools
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(include_in_schema=False)
+
+LOGIN_FIRST = "/login?next=%2Fdashboard"
+
+SessionUser = Annotated[User | None, Depends(optional_user)]
+Tracks = Annotated[TrackLister, Depends(track_lister)]
+
+
+def tools_context(user: User, runtime: AccountsRuntime, list_tracks: TrackLister) -> dict[str, Any]:
+    """The tool cards, their summary sentence and the integrations' links."""
+    try:
+        expected = track_tools(list_tracks()).get(user.track, [])
+    except KubeUnavailableError as error:
+        log.warning("listing tracks for /dashboard failed: %s", error)
+        expected = []
+    try:
+        status = tools_api(user, runtime)
+        available = True
+    except HTTPException:
+        status, available = {"phase": None, "tools": []}, False
+    cards = tool_cards(expected, status["tools"], status["phase"])
+    all_ready = bool(cards) and all(card.ready for card in cards)
+    return {
+        "cards": cards,
+        "all_ready": all_ready,
+        "tools_status": tools_status(cards, available),
+        "github_repository": status.get("github_repository"),
+        "discord_invite": status.get("discord_invite"),
+    }
+
+
+def curriculum_context(user: User, runtime: AccountsRuntime) -> dict[str, Any]:
+    """The current project (shown once, with its "Mark done" forms) and the curriculum."""
+    plan = curriculum_api(user, runtime)
+    current = current_project(plan["projects"])
+    return {
+        "plan": plan,
+        "current": current,
+        "is_first": bool(plan["projects"]) and current is plan["projects"][0],
+        "percent": progress_percent(plan["progress"]),
+    }
+
+
+def render_dashboard(
+    request: Request,
+    user: User,
+    runtime: AccountsRuntime,
+    list_tracks: TrackLister,
+    *,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    """The whole dashboard page for ``user``."""
+    tools = tools_context(user, runtime, list_tracks)
+    context = {
+        **tools,
+        **curriculum_context(user, runtime),
+        "first_name": first_name(user.name, user.email),
+        "track_name": track_display_name(user.track),
+        "discord_url": tools["discord_invite"] or pages_settings().discord_community_url,
+        "error": error,
+    }
+    return templates.TemplateResponse(request, "dashboard.html", context, status_code=status)
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+def dashboard(
+    request: Request, runtime: Runtime, user: SessionUser, list_tracks: Tracks
+) -> Response:
+    """The student's home; without a session, the login page (which comes back here)."""
+    if user is None:
+        return RedirectResponse(LOGIN_FIRST, status_code=303)
+    return render_dashboard(request, user, runtime, list_tracks)
+
+
+def _logged_in(user: User | None) -> User:
+    if user is None:
+        raise HTTPException(401, "Log in first: no valid session.")
+    return user
+
+
+@router.get("/dashboard/parts/tools", response_class=HTMLResponse)
+def tools_part(
+    request: Request, runtime: Runtime, user: SessionUser, list_tracks: Tracks
+) -> Response:
+    """The tool cards alone (the page's script swaps them in while tools start); 401."""
+    context = tools_context(_logged_in(user), runtime, list_tracks)
+    return templates.TemplateResponse(request, "_dashboard_tools.html", context)
+
+
+@router.get("/dashboard/parts/curriculum", response_class=HTMLResponse)
+def curriculum_part(request: Request, runtime: Runtime, user: SessionUser) -> Response:
+    """The current project and curriculum alone (after "Mark done" in the script); 401."""
+    context = curriculum_context(_logged_in(user), runtime)
+    return templates.TemplateResponse(request, "_dashboard_curriculum.html", context)
