@@ -78,6 +78,15 @@ def link_problem(runtime: AccountsRuntime, token: str) -> str | None:
     return None
 
 
+def link_problem_status(problem: str | None) -> int:
+    """The page's status: 200 usable, 410 used or expired (the link was real), else 400."""
+    if problem is None:
+        return 200
+    if problem in (TokenRefusal.USED.value, TokenRefusal.EXPIRED.value):
+        return 410
+    return 400
+
+
 def set_login_hint(response: Response, email: str, runtime: AccountsRuntime) -> None:
     """Remember ``email`` for the login page in an httpOnly cookie scoped to ``/login``."""
     response.set_cookie(

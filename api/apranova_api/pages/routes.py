@@ -19,6 +19,7 @@ from fastapi.templating import Jinja2Templates
 from apranova_api.kube import KubeUnavailableError
 from apranova_api.pages.form_views import (
     link_problem,
+    link_problem_status,
     login_context,
     login_hint,
     set_password_context,
@@ -159,7 +160,7 @@ def set_password(request: Request, token: str = "") -> Response:
         request,
         "set_password.html",
         set_password_context(token, problem),
-        status_code=200 if problem is None else (410 if token else 400),
+        status_code=link_problem_status(problem),
     )
 
 
