@@ -154,6 +154,7 @@ def main() -> int:
     pg_port = _env_port("APRANOVA_POSTGRES_PORT", 55432)
     smtp_port = _env_port("APRANOVA_SMTP_PORT", 1025)
     operator_health_port = _env_port("APRANOVA_OPERATOR_HEALTH_PORT", 8081)
+    operator_metrics_port = _env_port("APRANOVA_OPERATOR_METRICS_PORT", 9091)
     started_cluster = False
     stopping = threading.Event()
     processes: list[tuple[str, subprocess.Popen]] = []
@@ -209,7 +210,9 @@ def main() -> int:
         operator_env = {
             **base_env,
             "STUDENT_DB_ADMIN_URL": pg.url("students"),
+            "OPERATOR_HEALTH_HOST": "127.0.0.1",
             "OPERATOR_HEALTH_PORT": str(operator_health_port),
+            "OPERATOR_METRICS_PORT": str(operator_metrics_port),
         }
         api_url = f"http://127.0.0.1:{api_port}"
         api_env = {
@@ -243,6 +246,8 @@ ApraNova is running.
   Get started:  {api_url}/get-started{checkout}
   Dashboard:    {api_url}/dashboard
   Mail:         SMTP 127.0.0.1:{smtp_port}; messages in {mail_dir} and printed here
+  Operator:     http://127.0.0.1:{operator_health_port}/healthz, \
+http://127.0.0.1:{operator_metrics_port}/metrics
   Kubernetes:   KUBECONFIG={kubeconfig} kubectl get se
   Logs:         {layout.logs}/
 Press Ctrl-C to stop everything.""",
