@@ -38,7 +38,7 @@ from apranova_api.pages.form_views import (
     set_password_context,
 )
 from apranova_api.pages.navigation import safe_next_path
-from apranova_api.pages.routes import render_get_started, templates, track_lister
+from apranova_api.pages.routes import TrackLister, render_get_started, templates, track_lister
 from apranova_api.payments.checkout import CheckoutBody, CheckoutError, create_checkout
 from apranova_api.payments.gateway import GatewayUnavailableError
 
@@ -168,7 +168,7 @@ def complete_step_form(
     request: Request,
     runtime: Runtime,
     user: Annotated[User | None, Depends(optional_user)],
-    list_tracks: Annotated[object, Depends(track_lister)],
+    list_tracks: Annotated[TrackLister, Depends(track_lister)],
 ) -> Response:
     """Mark a step done and show the dashboard again at the current project."""
     if user is None:
