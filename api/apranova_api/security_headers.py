@@ -34,12 +34,14 @@ there, and browsers check a form's redirects against ``form-action`` too.
 COMMON_HEADERS: tuple[tuple[str, str], ...] = (
     ("X-Content-Type-Options", "nosniff"),
     ("X-Frame-Options", "DENY"),
-    ("Referrer-Policy", "no-referrer"),
+    ("Referrer-Policy", "same-origin"),
     ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
     ("Cross-Origin-Opener-Policy", "same-origin"),
     ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
 )
-"""Sent with every response. ``no-referrer`` keeps set-password tokens out of Referer headers."""
+"""Sent with every response. ``same-origin`` keeps set-password tokens out of the Referer of
+requests to other sites (``no-referrer`` would also make browsers send ``Origin: null`` with
+the pages' own form posts, which the forms refuse as cross-site)."""
 
 NO_STORE = "no-store"
 

@@ -52,7 +52,7 @@ SHIPPED_TRACKS = [yaml.safe_load(path.read_text()) for path in sorted(TRACKS_DIR
 SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
-    "referrer-policy": "no-referrer",
+    "referrer-policy": "same-origin",
 }
 
 

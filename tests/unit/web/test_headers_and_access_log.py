@@ -14,7 +14,7 @@ def test_every_response_gets_the_security_headers_and_personal_ones_no_store() -
     headers = response_headers("/api/accounts/me/", [("content-type", "application/json")])
     assert _named(headers, "X-Content-Type-Options") == ["nosniff"]
     assert _named(headers, "X-Frame-Options") == ["DENY"]
-    assert _named(headers, "Referrer-Policy") == ["no-referrer"]
+    assert _named(headers, "Referrer-Policy") == ["same-origin"]
     assert "frame-ancestors 'none'" in _named(headers, "Content-Security-Policy")[0]
     assert _named(headers, "Cache-Control") == ["no-store"]
     assert _named(headers, "content-type") == ["application/json"]
