@@ -146,6 +146,19 @@ def _wait_http(url: str, proc: subprocess.Popen, name: str, log: Path, timeout: 
     raise SystemExit(f"error: the {name} did not answer {url} within {timeout:.0f}s; see {log}")
 
 
+def operator_environment(
+    base: dict[str, str], student_db_url: str, health_port: int, metrics_port: int
+) -> dict[str, str]:
+    """The operator's environment under ``make run``: health and metrics on loopback only."""
+    return {
+        **base,
+        "STUDENT_DB_ADMIN_URL": student_db_url,
+        "OPERATOR_HEALTH_HOST": "127.0.0.1",
+        "OPERATOR_HEALTH_PORT": str(health_port),
+        "OPERATOR_METRICS_PORT": str(metrics_port),
+    }
+
+
 def main() -> int:
     """Run everything until Ctrl-C."""
     layout = cluster.Layout.from_env()
@@ -207,13 +220,9 @@ def main() -> int:
         mail.start()
 
         base_env = {**os.environ, "KUBECONFIG": kubeconfig, "PYTHONUNBUFFERED": "1"}
-        operator_env = {
-            **base_env,
-            "STUDENT_DB_ADMIN_URL": pg.url("students"),
-            "OPERATOR_HEALTH_HOST": "127.0.0.1",
-            "OPERATOR_HEALTH_PORT": str(operator_health_port),
-            "OPERATOR_METRICS_PORT": str(operator_metrics_port),
-        }
+        operator_env = operator_environment(
+            base_env, pg.url("students"), operator_health_port, operator_metrics_port
+        )
         api_url = f"http://127.0.0.1:{api_port}"
         api_env = {
             **base_env,

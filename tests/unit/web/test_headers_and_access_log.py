@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
+import pytest
+
+from apranova.local_stack import operator_environment
 from apranova_api.access_log import access_fields, access_line, request_id_from
+from apranova_api.main import run_api
 from apranova_api.security_headers import CONTENT_SECURITY_POLICY, response_headers
 
 
@@ -48,3 +54,23 @@ def test_the_access_line_has_every_field() -> None:
     fields = access_fields("GET", "/dashboard", 200, 0.01234, "r1")
     assert fields["duration_ms"] == 12.3
     assert access_line(fields) == "GET /dashboard 200 12.3ms request_id=r1"
+
+
+def test_public_base_url_defaults_to_the_address_the_api_listens_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PUBLIC_BASE_URL", "recorded, so that the test's own value is undone")
+    monkeypatch.delenv("PUBLIC_BASE_URL")
+    monkeypatch.setenv("SESSION_TTL_SECONDS", "-1")  # stops run_api right after the settings
+    assert run_api(["--host", "0.0.0.0", "--port", "9123"]) == 2
+    assert os.environ["PUBLIC_BASE_URL"] == "http://127.0.0.1:9123"
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://apranova.example")
+    run_api(["--port", "9123"])
+    assert os.environ["PUBLIC_BASE_URL"] == "https://apranova.example"
+
+
+def test_make_run_keeps_the_operator_endpoints_on_loopback() -> None:
+    env = operator_environment({"PATH": "/bin"}, "postgresql://x", 8081, 9091)
+    assert env["OPERATOR_HEALTH_HOST"] == "127.0.0.1"
+    assert (env["OPERATOR_HEALTH_PORT"], env["OPERATOR_METRICS_PORT"]) == ("8081", "9091")
+    assert env["PATH"] == "/bin"
