@@ -251,6 +251,15 @@ def test_the_whole_journey(stack: Stack, page: Page, browser: Browser) -> None:
         expect(tool_link).to_have_attribute("target", "_blank")
     stack.screenshot(page, "08-dashboard-ready")
 
+    # The offline payment is recorded as such, and `kubectl get se -o wide` shows more columns.
+    wide = kubectl(
+        stack.kubeconfig, "get", "se", "-l", f"{RUN_LABEL}=pages-{stack.suffix}", "-o", "wide"
+    ).stdout
+    header, row = wide.splitlines()[0].split(), wide.splitlines()[1].split()
+    assert header[-5:] == ["READY", "REASON", "SUSPENDED", "PROVIDER", "READY-AT"], wide
+    assert row[header.index("PROVIDER")] == "local", wide
+    assert row[header.index("READY")] in ("True", "False"), wide
+
     # The first project is shown once: one "Mark done" per step. Marking the first step done
     # moves the bar and puts focus on the next step's button, not the page body.
     expect(page.get_by_role("button", name=re.compile(r"^Mark "))).to_have_count(4)
