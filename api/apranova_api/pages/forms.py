@@ -49,12 +49,19 @@ CHECKOUT_UNAVAILABLE = "Checkout could not start. Please try again in a minute."
 
 
 def same_origin(request: Request) -> None:
-    """403 when the form was posted from another site (its ``Origin`` names another host)."""
+    """403 when the form was posted from another site.
+
+    The ``Origin`` must name the host the request was sent to or the host of
+    ``PUBLIC_BASE_URL`` (for proxies that rewrite ``Host``); ``Origin: null`` (sandboxed
+    frames, ``Referrer-Policy: no-referrer``) is refused too. No ``Origin`` at all (not a
+    browser) passes: the cookie's ``SameSite=Lax`` still keeps it out of cross-site posts.
+    """
     origin = request.headers.get("origin")
     if origin is None:
         return
-    host = request.headers.get("host", "")
-    if origin == "null" or urlsplit(origin).netloc.lower() != host.lower():
+    public = urlsplit(request.app.state.accounts.settings.public_base_url).netloc
+    allowed = {request.headers.get("host", "").lower(), public.lower()}
+    if origin == "null" or urlsplit(origin).netloc.lower() not in allowed:
         raise HTTPException(403, "This form can only be sent from this site.")
 
 

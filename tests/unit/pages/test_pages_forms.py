@@ -173,6 +173,9 @@ def test_cross_site_form_posts_are_refused(site: Site) -> None:
         follow_redirects=False,
     )
     assert answer.status_code == 403
+    for origin, status in [("null", 403), ("http://127.0.0.1:1", 403)]:
+        refused = site.client.post("/logout", headers={"Origin": origin}, follow_redirects=False)
+        assert refused.status_code == status, origin
     same = site.client.post(
         "/login",
         data={"email": "ada@example.com", "password": PASSWORD},
