@@ -1,7 +1,8 @@
 """The pages of the student journey, served by the API at the paths the journey names.
 
-The pages are server-rendered shells; the small scripts in ``static/`` call the JSON API with the
-session cookie. Nothing is loaded from another origin, so the pages work offline.
+The server renders each page's content; forms post as plain HTML (``pages/forms.py``) and the small
+scripts in ``static/`` only improve the pages. Nothing is loaded from another origin, so the pages
+work offline. The dashboard lives in ``pages/dashboard.py``.
 """
 
 from __future__ import annotations
