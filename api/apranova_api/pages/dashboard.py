@@ -31,6 +31,7 @@ from apranova_api.pages.dashboard_view import (
 from apranova_api.pages.routes import TrackLister, templates, track_lister
 from apranova_api.pages.settings import pages_settings
 from apranova_api.pages.success_view import track_display_name
+from apranova_api.pages.track_cache import CachedTrackList
 from apranova_api.pages.track_cards import track_tools
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,17 @@ router = APIRouter(include_in_schema=False)
 LOGIN_FIRST = "/login?next=%2Fdashboard"
 
 SessionUser = Annotated[User | None, Depends(optional_user)]
-Tracks = Annotated[TrackLister, Depends(track_lister)]
+
+
+def cached_track_lister(request: Request) -> TrackLister:
+    """The app's :class:`CachedTrackList` (made on first use) over the cluster's track lister."""
+    cached = getattr(request.app.state, "dashboard_tracks", None)
+    if cached is None:
+        cached = request.app.state.dashboard_tracks = CachedTrackList(track_lister(request))
+    return cached
+
+
+Tracks = Annotated[TrackLister, Depends(cached_track_lister)]
 
 
 def tools_context(user: User, runtime: AccountsRuntime, list_tracks: TrackLister) -> dict[str, Any]:

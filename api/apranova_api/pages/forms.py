@@ -31,7 +31,7 @@ from apranova_api.accounts.routes import password_reset as password_reset_api
 from apranova_api.accounts.routes import set_password as set_password_api
 from apranova_api.kube import KubeUnavailableError
 from apranova_api.models import User
-from apranova_api.pages.dashboard import render_dashboard
+from apranova_api.pages.dashboard import cached_track_lister, render_dashboard
 from apranova_api.pages.form_views import (
     login_context,
     set_login_hint,
@@ -175,7 +175,7 @@ def complete_step_form(
     request: Request,
     runtime: Runtime,
     user: Annotated[User | None, Depends(optional_user)],
-    list_tracks: Annotated[TrackLister, Depends(track_lister)],
+    list_tracks: Annotated[TrackLister, Depends(cached_track_lister)],
 ) -> Response:
     """Mark a step done and show the dashboard again at the current project."""
     if user is None:
