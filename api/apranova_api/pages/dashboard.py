@@ -15,11 +15,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from apranova_api.accounts.routes import Runtime, optional_user
-from apranova_api.accounts.routes import curriculum as curriculum_api
-from apranova_api.accounts.routes import tools as tools_api
-from apranova_api.accounts.runtime import AccountsRuntime
-from apranova_api.kube import KubeUnavailableError
+from apranova_api.accounts.profile_routes import tools as tools_api
+from apranova_api.accounts.progress_routes import curriculum as curriculum_api
+from apranova_api.adapters.kube import KubeUnavailableError
+from apranova_api.deps import (
+    OptionalUser,
+    ServicesDep,
+    TrackLister,
+    pages_settings_of,
+    track_lister,
+)
 from apranova_api.models import User
 from apranova_api.pages.dashboard_view import (
     current_project,
@@ -28,11 +33,11 @@ from apranova_api.pages.dashboard_view import (
     tool_cards,
     tools_status,
 )
-from apranova_api.pages.routes import TrackLister, templates, track_lister
-from apranova_api.pages.settings import pages_settings
+from apranova_api.pages.routes import templates
 from apranova_api.pages.success_view import track_display_name
 from apranova_api.pages.track_cache import CachedTrackList
 from apranova_api.pages.track_cards import track_tools
+from apranova_api.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +45,7 @@ router = APIRouter(include_in_schema=False)
 
 LOGIN_FIRST = "/login?next=%2Fdashboard"
 
-SessionUser = Annotated[User | None, Depends(optional_user)]
+SessionUser = OptionalUser
 
 
 def cached_track_lister(request: Request) -> TrackLister:
@@ -54,7 +59,7 @@ def cached_track_lister(request: Request) -> TrackLister:
 Tracks = Annotated[TrackLister, Depends(cached_track_lister)]
 
 
-def tools_context(user: User, runtime: AccountsRuntime, list_tracks: TrackLister) -> dict[str, Any]:
+def tools_context(user: User, services: Services, list_tracks: TrackLister) -> dict[str, Any]:
     """The tool cards, their summary sentence and the integrations' links."""
     try:
         expected = track_tools(list_tracks()).get(user.track, [])
@@ -62,7 +67,7 @@ def tools_context(user: User, runtime: AccountsRuntime, list_tracks: TrackLister
         log.warning("listing tracks for /dashboard failed: %s", error)
         expected = []
     try:
-        status = tools_api(user, runtime)
+        status = tools_api(user, services)
         available = True
     except HTTPException:
         status, available = {"phase": None, "tools": []}, False
@@ -77,9 +82,9 @@ def tools_context(user: User, runtime: AccountsRuntime, list_tracks: TrackLister
     }
 
 
-def curriculum_context(user: User, runtime: AccountsRuntime) -> dict[str, Any]:
+def curriculum_context(user: User, services: Services) -> dict[str, Any]:
     """The current project (shown once, with its "Mark done" forms) and the curriculum."""
-    plan = curriculum_api(user, runtime)
+    plan = curriculum_api(user, services)
     current = current_project(plan["projects"])
     return {
         "plan": plan,
@@ -92,20 +97,20 @@ def curriculum_context(user: User, runtime: AccountsRuntime) -> dict[str, Any]:
 def render_dashboard(
     request: Request,
     user: User,
-    runtime: AccountsRuntime,
+    services: Services,
     list_tracks: TrackLister,
     *,
     error: str | None = None,
     status: int = 200,
 ) -> Response:
     """The whole dashboard page for ``user``."""
-    tools = tools_context(user, runtime, list_tracks)
+    tools = tools_context(user, services, list_tracks)
     context = {
         **tools,
-        **curriculum_context(user, runtime),
+        **curriculum_context(user, services),
         "first_name": first_name(user.name, user.email),
         "track_name": track_display_name(user.track),
-        "discord_url": tools["discord_invite"] or pages_settings().discord_community_url,
+        "discord_url": tools["discord_invite"] or pages_settings_of(request).discord_community_url,
         "error": error,
     }
     return templates.TemplateResponse(request, "dashboard.html", context, status_code=status)
@@ -113,12 +118,12 @@ def render_dashboard(
 
 @router.get("/dashboard", response_class=HTMLResponse)
 def dashboard(
-    request: Request, runtime: Runtime, user: SessionUser, list_tracks: Tracks
+    request: Request, services: ServicesDep, user: SessionUser, list_tracks: Tracks
 ) -> Response:
     """The student's home; without a session, the login page (which comes back here)."""
     if user is None:
         return RedirectResponse(LOGIN_FIRST, status_code=303)
-    return render_dashboard(request, user, runtime, list_tracks)
+    return render_dashboard(request, user, services, list_tracks)
 
 
 def _logged_in(user: User | None) -> User:
@@ -129,15 +134,15 @@ def _logged_in(user: User | None) -> User:
 
 @router.get("/dashboard/parts/tools", response_class=HTMLResponse)
 def tools_part(
-    request: Request, runtime: Runtime, user: SessionUser, list_tracks: Tracks
+    request: Request, services: ServicesDep, user: SessionUser, list_tracks: Tracks
 ) -> Response:
     """The tool cards alone (the page's script swaps them in while tools start); 401."""
-    context = tools_context(_logged_in(user), runtime, list_tracks)
+    context = tools_context(_logged_in(user), services, list_tracks)
     return templates.TemplateResponse(request, "_dashboard_tools.html", context)
 
 
 @router.get("/dashboard/parts/curriculum", response_class=HTMLResponse)
-def curriculum_part(request: Request, runtime: Runtime, user: SessionUser) -> Response:
+def curriculum_part(request: Request, services: ServicesDep, user: SessionUser) -> Response:
     """The current project and curriculum alone (after "Mark done" in the script); 401."""
-    context = curriculum_context(_logged_in(user), runtime)
+    context = curriculum_context(_logged_in(user), services)
     return templates.TemplateResponse(request, "_dashboard_curriculum.html", context)

@@ -14,8 +14,8 @@ from fastapi import Request, Response
 from apranova_api.accounts.clock import utc_now
 from apranova_api.accounts.password_tokens import TokenRefusal, check_password_token
 from apranova_api.accounts.passwords import MIN_LENGTH as PASSWORD_MIN_LENGTH
-from apranova_api.accounts.runtime import AccountsRuntime
 from apranova_api.models import User
+from apranova_api.services import Services
 
 LOGIN_HINT_COOKIE = "apranova_login_hint"
 LOGIN_HINT_SECONDS = 600
@@ -62,13 +62,13 @@ def set_password_context(
     }
 
 
-def link_problem(runtime: AccountsRuntime, token: str) -> str | None:
+def link_problem(services: Services, token: str) -> str | None:
     """Why the set-password link ``token`` cannot be used, or None when it can (read only)."""
     if not token:
         return NO_TOKEN
     if len(token) > MAX_TOKEN_LENGTH:
         return TokenRefusal.UNKNOWN.value
-    with runtime.sessions() as session:
+    with services.sessions() as session:
         check = check_password_token(session, token, utc_now())
         if check.refusal is not None:
             return check.refusal.value
@@ -87,7 +87,7 @@ def link_problem_status(problem: str | None) -> int:
     return 400
 
 
-def set_login_hint(response: Response, email: str, runtime: AccountsRuntime) -> None:
+def set_login_hint(response: Response, email: str, services: Services) -> None:
     """Remember ``email`` for the login page in an httpOnly cookie scoped to ``/login``."""
     response.set_cookie(
         LOGIN_HINT_COOKIE,
@@ -96,7 +96,7 @@ def set_login_hint(response: Response, email: str, runtime: AccountsRuntime) -> 
         path="/login",
         httponly=True,
         samesite="lax",
-        secure=runtime.settings.session_cookie_secure,
+        secure=services.accounts.session_cookie_secure,
     )
 
 

@@ -17,20 +17,14 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
-from apranova_api.accounts.routes import (
-    EmailIn,
-    LoginIn,
-    Runtime,
-    SetPasswordIn,
-    complete_step,
-    optional_user,
-)
+from apranova_api.accounts.progress_routes import complete_step
+from apranova_api.accounts.routes import EmailIn, LoginIn, SetPasswordIn
 from apranova_api.accounts.routes import login as login_api
 from apranova_api.accounts.routes import logout as logout_api
 from apranova_api.accounts.routes import password_reset as password_reset_api
 from apranova_api.accounts.routes import set_password as set_password_api
-from apranova_api.kube import KubeUnavailableError
-from apranova_api.models import User
+from apranova_api.adapters.kube import KubeUnavailableError
+from apranova_api.deps import OptionalUser, ServicesDep, TrackLister, track_lister
 from apranova_api.pages.dashboard import cached_track_lister, render_dashboard
 from apranova_api.pages.form_views import (
     login_context,
@@ -38,7 +32,7 @@ from apranova_api.pages.form_views import (
     set_password_context,
 )
 from apranova_api.pages.navigation import safe_next_path
-from apranova_api.pages.routes import TrackLister, render_get_started, templates, track_lister
+from apranova_api.pages.routes import render_get_started, templates
 from apranova_api.payments.checkout import CheckoutBody, CheckoutError, create_checkout
 from apranova_api.payments.gateway import GatewayUnavailableError
 
@@ -59,7 +53,7 @@ def same_origin(request: Request) -> None:
     origin = request.headers.get("origin")
     if origin is None:
         return
-    public = urlsplit(request.app.state.accounts.settings.public_base_url).netloc
+    public = urlsplit(request.app.state.services.accounts.public_base_url).netloc
     allowed = {request.headers.get("host", "").lower(), public.lower()}
     if origin == "null" or urlsplit(origin).netloc.lower() not in allowed:
         raise HTTPException(403, "This form can only be sent from this site.")
@@ -88,7 +82,7 @@ def detail_text(error: HTTPException) -> str:
 @router.post("/login", response_class=HTMLResponse)
 def login_form(
     request: Request,
-    runtime: Runtime,
+    services: ServicesDep,
     email: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "",
@@ -106,7 +100,7 @@ def login_form(
     if not email or not password:
         return again(MISSING_CREDENTIALS, 422)
     try:
-        answer = login_api(LoginIn(email=email, password=password[:1000]), request, runtime)
+        answer = login_api(LoginIn(email=email, password=password[:1000]), request, services)
     except HTTPException as refusal:
         headers = refusal.headers or {}
         locked = refusal.status_code == 429
@@ -116,7 +110,7 @@ def login_form(
 
 @router.post("/password-reset", response_class=HTMLResponse)
 def password_reset_form(
-    request: Request, runtime: Runtime, email: Annotated[str, Form()] = ""
+    request: Request, services: ServicesDep, email: Annotated[str, Form()] = ""
 ) -> Response:
     """Ask for a new set-password link; the answer never tells whether the account exists."""
     try:
@@ -124,14 +118,14 @@ def password_reset_form(
     except ValidationError:
         context = login_context(next_path=safe_next_path(""), reset_error=BAD_EMAIL)
         return templates.TemplateResponse(request, "login.html", context, status_code=422)
-    password_reset_api(body, runtime)
+    password_reset_api(body, services)
     return see_other("/login?reset=sent#reset-title")
 
 
 @router.post("/set-password", response_class=HTMLResponse)
 def set_password_form(
     request: Request,
-    runtime: Runtime,
+    services: ServicesDep,
     token: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
     confirm: Annotated[str, Form()] = "",
@@ -146,7 +140,7 @@ def set_password_form(
     if password != confirm:
         return again(None, [DIFFERENT_PASSWORDS], 422)
     try:
-        answer = set_password_api(SetPasswordIn(token=token, password=password[:1000]), runtime)
+        answer = set_password_api(SetPasswordIn(token=token, password=password[:1000]), services)
     except ValidationError:
         return again("This link is not valid. Ask for a new one below.", [], 400)
     except HTTPException as refusal:
@@ -159,34 +153,34 @@ def set_password_form(
         )
         return again(None, messages, refusal.status_code)
     redirect = see_other("/login?password_set=1")
-    set_login_hint(redirect, answer["email"], runtime)
+    set_login_hint(redirect, answer["email"], services)
     return redirect
 
 
 @router.post("/logout")
-def logout_form(request: Request, runtime: Runtime) -> Response:
+def logout_form(request: Request, services: ServicesDep) -> Response:
     """End the session and go to the login page."""
-    return see_other("/login", logout_api(request, runtime))
+    return see_other("/login", logout_api(request, services))
 
 
 @router.post("/dashboard/steps/{step_id}/complete", response_class=HTMLResponse)
 def complete_step_form(
     step_id: str,
     request: Request,
-    runtime: Runtime,
-    user: Annotated[User | None, Depends(optional_user)],
+    services: ServicesDep,
+    user: OptionalUser,
     list_tracks: Annotated[TrackLister, Depends(cached_track_lister)],
 ) -> Response:
     """Mark a step done and show the dashboard again at the current project."""
     if user is None:
         return see_other("/login?next=%2Fdashboard")
     try:
-        complete_step(step_id, user, runtime)
+        complete_step(step_id, user, services)
     except HTTPException as refusal:
         return render_dashboard(
             request,
             user,
-            runtime,
+            services,
             list_tracks,
             error=detail_text(refusal),
             status=refusal.status_code,
@@ -195,16 +189,18 @@ def complete_step_form(
 
 
 @router.post("/get-started/checkout", response_class=HTMLResponse)
-def enroll_form(request: Request, runtime: Runtime, track: Annotated[str, Form()] = "") -> Response:
+def enroll_form(
+    request: Request, services: ServicesDep, track: Annotated[str, Form()] = ""
+) -> Response:
     """Start a checkout for ``track`` and send the browser to it."""
-    base = runtime.settings.public_base_url
+    base = services.accounts.public_base_url
     body = CheckoutBody(
         track=track[:63] or "-",
         success_url=f"{base}/payment/success?session_id={{CHECKOUT_SESSION_ID}}",
         cancel_url=f"{base}/payment/cancel",
     )
     try:
-        created = create_checkout(request.app.state.services, body, str(request.base_url))
+        created = create_checkout(services, body, str(request.base_url))
     except CheckoutError as error:
         return enroll_failed(request, error.detail, error.status)
     except (KubeUnavailableError, GatewayUnavailableError):

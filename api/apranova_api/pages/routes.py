@@ -8,16 +8,15 @@ work offline. The dashboard lives in ``pages/dashboard.py``.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from apranova_api.kube import KubeUnavailableError
+from apranova_api.adapters.kube import KubeUnavailableError
+from apranova_api.deps import PagesSettingsDep, ServicesDep, TrackLister, TrackListerDep
 from apranova_api.pages.form_views import (
     link_problem,
     link_problem_status,
@@ -27,7 +26,6 @@ from apranova_api.pages.form_views import (
 )
 from apranova_api.pages.navigation import safe_next_path
 from apranova_api.pages.session_state import navigation_state
-from apranova_api.pages.settings import PagesSettings, pages_settings
 from apranova_api.pages.success_view import success_context
 from apranova_api.pages.track_cards import track_cards
 
@@ -55,24 +53,7 @@ TRACKS_UNAVAILABLE = "The tracks cannot be loaded right now. Please try again in
 templates = Jinja2Templates(directory=TEMPLATES_DIR, context_processors=[navigation_state])
 
 
-@asynccontextmanager
-async def check_settings_at_start(_app: Any) -> AsyncIterator[None]:
-    """Read the pages' settings when the app starts, so a bad value stops it with a message."""
-    pages_settings()
-    yield
-
-
-router = APIRouter(include_in_schema=False, lifespan=check_settings_at_start)
-
-TrackLister = Callable[[], list[dict[str, Any]]]
-
-
-def track_lister(request: Request) -> TrackLister:
-    """How this process lists the `Track` resources (the app's Kubernetes adapter)."""
-    return request.app.state.services.kube.list_tracks
-
-
-Settings = Annotated[PagesSettings, Depends(pages_settings)]
+router = APIRouter(include_in_schema=False)
 
 
 @router.get("/")
@@ -82,9 +63,7 @@ def home() -> RedirectResponse:
 
 
 @router.get("/get-started", response_class=HTMLResponse)
-def get_started(
-    request: Request, list_tracks: Annotated[TrackLister, Depends(track_lister)]
-) -> Response:
+def get_started(request: Request, list_tracks: TrackListerDep) -> Response:
     """Every track with its description, features, tools and one-time price."""
     return render_get_started(request, list_tracks)
 
@@ -112,16 +91,16 @@ def render_get_started(
 
 
 @router.get("/payment/success", response_class=HTMLResponse)
-def payment_success(request: Request, settings: Settings, session_id: str = "") -> Response:
+def payment_success(
+    request: Request, settings: PagesSettingsDep, services: ServicesDep, session_id: str = ""
+) -> Response:
     """The state of the checkout behind ``session_id``, rendered by the server.
 
     While the account is on its way the page says so; its script asks again every 3 s and
     reloads when the answer changes, and without JavaScript the page reloads itself.
     """
     session_id = session_id.strip()
-    context, status = success_context(
-        request.app.state.services, session_id, settings.discord_community_url
-    )
+    context, status = success_context(services, session_id, settings.discord_community_url)
     return templates.TemplateResponse(request, "payment_success.html", context, status_code=status)
 
 
@@ -150,13 +129,13 @@ def login(request: Request, next: str = "", password_set: str = "", reset: str =
 
 
 @router.get("/set-password", response_class=HTMLResponse)
-def set_password(request: Request, token: str = "") -> Response:
+def set_password(request: Request, services: ServicesDep, token: str = "") -> Response:
     """The one-time link from the welcome or password-reset email.
 
     A used, expired or unknown link says so at once and offers a new one instead of the form.
     """
     token = token.strip()
-    problem = link_problem(request.app.state.accounts, token)
+    problem = link_problem(services, token)
     return templates.TemplateResponse(
         request,
         "set_password.html",

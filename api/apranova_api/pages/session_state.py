@@ -6,16 +6,16 @@ from typing import Any
 
 from fastapi import Request
 
-from apranova_api.accounts.routes import optional_user
+from apranova_api.deps import optional_user
 from apranova_api.models import User
 
 
 def session_user(request: Request) -> User | None:
-    """The user of the request's session, or None (also when the app runs without accounts)."""
-    runtime = getattr(request.app.state, "accounts", None)
-    if runtime is None:
+    """The user of the request's session, or None (also for an app without services, in tests)."""
+    services = getattr(request.app.state, "services", None)
+    if services is None:
         return None
-    return optional_user(request, runtime)
+    return optional_user(request, services)
 
 
 def navigation_state(request: Request) -> dict[str, Any]:

@@ -11,12 +11,14 @@ from typing import Any
 
 from sqlalchemy import select
 
-from apranova.names import enrollment_name
-from apranova_api.kube import KubeUnavailableError
+from apranova_api.adapters.kube import KubeUnavailableError
 from apranova_api.models import Order, Payment, User
 from apranova_api.payments.fulfil import fulfil_checkout_session, sync_enrollment
 from apranova_api.payments.gateway import GatewayUnavailableError, SessionNotFoundError
 from apranova_api.services import Services
+from apranova_contract.names import enrollment_name
+from apranova_contract.status import PENDING as PENDING_PHASE
+from apranova_contract.status import enrollment_view
 
 
 @dataclass(frozen=True)
@@ -32,16 +34,15 @@ PENDING = Verification(202, {"status": "pending", "retryAfterSeconds": 3})
 
 def ready_body(user: User, enrollment: dict[str, Any]) -> dict[str, Any]:
     """The 200 body from the user and the enrollment object (pure)."""
-    status = enrollment.get("status") or {}
-    integrations = status.get("integrations") or {}
+    view = enrollment_view(enrollment)
     return {
         "status": "enrolled",
         "email": user.email,
         "name": user.name,
         "username": user.username,
         "track": user.track,
-        "phase": status.get("phase") or "Pending",
-        "discordInvite": integrations.get("discordInvite"),
+        "phase": view.phase or PENDING_PHASE,
+        "discordInvite": view.discord_invite,
     }
 
 

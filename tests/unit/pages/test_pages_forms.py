@@ -7,7 +7,6 @@ enrollment object the operator would write.
 
 from __future__ import annotations
 
-import copy
 import html
 import logging
 import re
@@ -32,7 +31,9 @@ from apranova_api.accounts.password_tokens import (
 )
 from apranova_api.accounts.passwords import hash_password
 from apranova_api.accounts.welcome import PASSWORD_RESET
+from apranova_api.adapters.status_cache import apply_event
 from apranova_api.app import create_app
+from apranova_api.config import ApiSettings
 from apranova_api.db import make_engine
 from apranova_api.main import own_base_url
 from apranova_api.migrate import upgrade_to_head
@@ -40,7 +41,6 @@ from apranova_api.models import User
 from apranova_api.payments.fulfil import progress_rows
 from apranova_api.services import Services
 from apranova_api.settings import Settings
-from apranova_api.status_cache import apply_event
 from tests.support.smtp import SmtpSink
 from tests.support.students import paid_student
 from tests.unit.api.payments_harness import MemoryCluster
@@ -54,14 +54,6 @@ SECURITY_HEADERS = {
     "x-frame-options": "DENY",
     "referrer-policy": "same-origin",
 }
-
-
-class TrackCluster(MemoryCluster):
-    """The in-memory cluster with the shipped `Track` resources."""
-
-    def list_tracks(self) -> list[dict[str, Any]]:
-        self._check()
-        return copy.deepcopy(SHIPPED_TRACKS)
 
 
 @dataclass
@@ -103,7 +95,7 @@ class Site:
 
     def enrollment_status(self, status: dict[str, Any]) -> None:
         """Put the enrollment ``ada`` with ``status`` into the status cache, as a watch would."""
-        cache = self.app.state.accounts.status_cache
+        cache = self.app.state.services.status_cache
         obj = {"metadata": {"name": "ada"}, "spec": {"student": {"username": "ada"}}}
         cache._publish(apply_event(cache._views, "ADDED", {**obj, "status": status}))
         cache._synced.set()
@@ -130,8 +122,8 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
     settings = Settings(
         APRANOVA_ENV="test", DATABASE_URL=database_url, ALLOWED_REDIRECT_ORIGINS=SITE
     )
-    cluster = TrackCluster(tracks={t["metadata"]["name"]: t for t in SHIPPED_TRACKS})
-    app = create_app(settings, kube=cluster, repair=False)
+    cluster = MemoryCluster(tracks={t["metadata"]["name"]: t for t in SHIPPED_TRACKS})
+    app = create_app(ApiSettings(payments=settings), kube=cluster, repair=False)
     with TestClient(app, base_url=SITE) as client:
         yield Site(client, app.state.services, app)
     sink.stop()

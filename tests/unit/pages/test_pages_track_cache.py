@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from apranova_api.kube import KubeUnavailableError
+from apranova_api.adapters.kube import KubeUnavailableError
 from apranova_api.pages.track_cache import CachedTrackList
 
 

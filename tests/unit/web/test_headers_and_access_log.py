@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from apranova.local_stack import operator_environment
+from apranova.local.stack import operator_environment
 from apranova_api.access_log import access_fields, access_line, request_id_from
 from apranova_api.main import run_api
 from apranova_api.security_headers import CONTENT_SECURITY_POLICY, response_headers
