@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,9 +18,10 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
+from apranova_api.accounts.models import OutboxMessage
 from apranova_api.accounts.password_tokens import PURPOSE_SET_PASSWORD, issue_password_token
 from apranova_api.accounts.passwords import hash_password
 from apranova_api.models import User
@@ -165,7 +167,32 @@ def set_password_link(stack: Stack, email: str) -> str:
     message = stack.smtp.wait_for(lambda m: email in str(m["To"]), timeout=120)
     match = re.search(r"https?://\S+/set-password\?token=[\w\-%.~]+", body_of(message))
     assert match, f"no set-password link in the welcome email:\n{body_of(message)}"
+    wait_until_recorded_as_sent(stack, email)
     return match.group(0)
+
+
+def wait_until_recorded_as_sent(stack: Stack, email: str, timeout: float = 60) -> None:
+    """Wait until the outbox has committed the sent email (and with it the link's token).
+
+    The SMTP server has the message a moment before the sender's transaction commits, so a
+    test that opens the link at once could find it unknown.
+    """
+    engine = create_engine(stack.database_url)
+    query = (
+        select(OutboxMessage.id)
+        .join(User, User.id == OutboxMessage.user_id)
+        .where(User.email == email, OutboxMessage.sent_at.is_not(None))
+    )
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            with Session(engine) as session:
+                if session.scalars(query).first() is not None:
+                    return
+            assert time.monotonic() < deadline, f"the email to {email} was never recorded as sent"
+            time.sleep(0.2)
+    finally:
+        engine.dispose()
 
 
 def test_the_whole_journey(stack: Stack, page: Page, browser: Browser) -> None:
