@@ -13,6 +13,7 @@ from apranova_api.payments.verify import verify_checkout_session
 from apranova_api.services import Services
 
 WAITING = "waiting"
+PROCESSING = "processing"
 WELCOME = "welcome"
 PROBLEM = "problem"
 MISSING = "missing"
@@ -26,32 +27,80 @@ def track_display_name(track: str) -> str:
         return track
 
 
+PROBLEMS: dict[str, tuple[str, str, tuple[str, str] | None, bool]] = {
+    "failed": (
+        "Your payment did not go through",
+        "Nothing was charged. You can try again, with another payment method if you like.",
+        ("Try again", "/get-started"),
+        False,
+    ),
+    "expired": (
+        "This checkout has expired",
+        "Choose a track to start a new one.",
+        ("Back to the tracks", "/get-started"),
+        False,
+    ),
+    "rejected": ("We cannot set up your enrollment", "", None, True),
+    "refunded_duplicate": (
+        "You already hold this track",
+        "",
+        ("Go to Login Page", "/login"),
+        True,
+    ),
+}
+"""Per final verify state (``payments/verify_states.py``): title, advice after the API's
+``detail``, the button (text, link) or None, and whether to show the checkout reference."""
+
+
+def problem(
+    title: str, text: str, action: tuple[str, str] | None, reference: bool
+) -> dict[str, Any]:
+    """The context of the page's problem section."""
+    return {
+        "state": PROBLEM,
+        "title": title,
+        "text": text,
+        "action": action,
+        "reference": reference,
+    }
+
+
 def success_state(
     status: int, body: dict[str, Any], community_url: str
 ) -> tuple[dict[str, Any], int]:
-    """The page's context and HTTP status from the verification's answer (pure)."""
-    if status == 200 and body.get("email"):
+    """The page's context and HTTP status from the verify answer (pure)."""
+    state = str(body.get("status") or "")
+    detail = str(body.get("detail") or "")
+    if state == "enrolled" and body.get("email"):
         return {
             "state": WELCOME,
             "email": body["email"],
             "track_name": track_display_name(str(body.get("track") or "")),
             "discord_url": body.get("discordInvite") or community_url,
         }, 200
+    if state == "pending":
+        return {"state": WAITING, "verify_state": state}, 200
+    if state == "processing":
+        return {"state": PROCESSING, "verify_state": state, "text": detail}, 200
+    if state in PROBLEMS:
+        title, advice, action, reference = PROBLEMS[state]
+        text = " ".join(part for part in (detail, str(body.get("money") or ""), advice) if part)
+        return problem(title, text, action, reference), status
     if status == 404:
-        return {
-            "state": PROBLEM,
-            "title": "We could not find this checkout",
-            "text": "This payment link is unknown. If you paid, check your email for the "
-            "message from ApraNova; otherwise choose a track to start again.",
-        }, 404
-    if 400 <= status < 500:
-        detail = str(body.get("detail") or "The payment was not completed.")
-        return {
-            "state": PROBLEM,
-            "title": "Your payment did not go through",
-            "text": f"{detail} You can choose a track and try again.",
-        }, status
-    return {"state": WAITING}, 200
+        return problem(
+            "We could not find this checkout",
+            "This payment link is unknown. If you paid, check your email for the message from "
+            "ApraNova; otherwise choose a track to start again.",
+            ("Back to the tracks", "/get-started"),
+            False,
+        ), 404
+    return problem(
+        "We could not check this payment",
+        f"{detail or 'The server did not understand the request.'} If you paid, check your "
+        "email for the message from ApraNova.",
+        ("Back to the tracks", "/get-started"),
+        True,
+    ), (status if status >= 400 else 500)
 
 
 def success_context(

@@ -1,13 +1,25 @@
-/* /payment/success while the account is on its way: ask the API every 3 s; once the answer is
-   no longer "202 pending", reload so the server shows the welcome (or what went wrong). */
+/* /payment/success while the payment is pending or processing: ask the API again when its
+   answer says (retryAfterSeconds); once the state differs from the one on the page, reload so
+   the server shows the new state (README, "Verify states"). */
 "use strict";
 
 (function () {
-  const RETRY_MS = 3000;
+  const DEFAULT_RETRY_SECONDS = 3;
   const PATIENCE_ATTEMPTS = 10;
-  const sessionId = document.getElementById("verify").dataset.sessionId;
+  const root = document.getElementById("verify");
+  const sessionId = root.dataset.sessionId;
+  const shownState = root.dataset.state;
   const waitingText = document.getElementById("verify-waiting-text");
   let attempts = 0;
+
+  function say(text) {
+    if (waitingText) waitingText.textContent = text;
+  }
+
+  function retryLater(body) {
+    const seconds = (body && body.retryAfterSeconds) || DEFAULT_RETRY_SECONDS;
+    window.setTimeout(check, seconds * 1000);
+  }
 
   async function check() {
     let result;
@@ -16,24 +28,29 @@
         "/api/payments/verify-checkout-session/?session_id=" + encodeURIComponent(sessionId),
       );
     } catch (error) {
-      waitingText.textContent = "We could not reach the server; trying again…";
-      window.setTimeout(check, RETRY_MS);
+      say("We could not reach the server; trying again…");
+      retryLater(null);
       return;
     }
-    if (result.status === 202 || result.status >= 500) {
+    const state = result.body && result.body.status;
+    if (result.status >= 500) {
+      say("The server had a problem; trying again…");
+      retryLater(null);
+      return;
+    }
+    if (state === shownState) {
       attempts += 1;
-      if (result.status >= 500) {
-        waitingText.textContent = "The server had a problem; trying again…";
-      } else if (attempts === PATIENCE_ATTEMPTS) {
-        waitingText.textContent =
-          "This is taking longer than usual; we keep checking. If you left the checkout " +
-          "before paying, choose a track again.";
+      if (attempts === PATIENCE_ATTEMPTS) {
+        say(
+          "This is taking longer than usual; we keep checking. Once your payment is " +
+            "confirmed you will also get an email from ApraNova.",
+        );
       }
-      window.setTimeout(check, RETRY_MS);
+      retryLater(result.body);
       return;
     }
     window.location.reload();
   }
 
-  window.setTimeout(check, RETRY_MS);
+  retryLater(null);
 })();
