@@ -147,6 +147,19 @@ def _wait_http(url: str, proc: subprocess.Popen, name: str, log: Path, timeout: 
     raise SystemExit(f"error: the {name} did not answer {url} within {timeout:.0f}s; see {log}")
 
 
+def operator_environment(
+    base: dict[str, str], student_db_url: str, health_port: int, metrics_port: int
+) -> dict[str, str]:
+    """The operator's environment under ``make run``: health and metrics on loopback only."""
+    return {
+        **base,
+        "STUDENT_DB_ADMIN_URL": student_db_url,
+        "OPERATOR_HEALTH_HOST": "127.0.0.1",
+        "OPERATOR_HEALTH_PORT": str(health_port),
+        "OPERATOR_METRICS_PORT": str(metrics_port),
+    }
+
+
 def main() -> int:
     """Run everything until Ctrl-C."""
     layout = cluster.Layout.from_env()
@@ -155,6 +168,7 @@ def main() -> int:
     pg_port = _env_port("APRANOVA_POSTGRES_PORT", 55432)
     smtp_port = _env_port("APRANOVA_SMTP_PORT", 1025)
     operator_health_port = _env_port("APRANOVA_OPERATOR_HEALTH_PORT", 8081)
+    operator_metrics_port = _env_port("APRANOVA_OPERATOR_METRICS_PORT", 9091)
     tools = LocalToolsSettings.from_env(os.environ)
     local_tools: LocalTools | None = None
     started_cluster = False
@@ -209,12 +223,10 @@ def main() -> int:
         mail.start()
 
         base_env = {**os.environ, "KUBECONFIG": kubeconfig, "PYTHONUNBUFFERED": "1"}
-        operator_env = {
-            **base_env,
-            "STUDENT_DB_ADMIN_URL": pg.url("students"),
-            "OPERATOR_HEALTH_PORT": str(operator_health_port),
-            **(tools.operator_env(api_port) if tools.enabled else {}),
-        }
+        operator_env = operator_environment(
+            base_env, pg.url("students"), operator_health_port, operator_metrics_port
+        )
+        operator_env.update(tools.operator_env(api_port) if tools.enabled else {})
         api_url = f"http://127.0.0.1:{api_port}"
         api_env = {
             **base_env,
@@ -263,6 +275,8 @@ ApraNova is running.
   Get started:  {api_url}/get-started{checkout}
   Dashboard:    {api_url}/dashboard
   Mail:         SMTP 127.0.0.1:{smtp_port}; messages in {mail_dir} and printed here
+  Operator:     http://127.0.0.1:{operator_health_port}/healthz, \
+http://127.0.0.1:{operator_metrics_port}/metrics
   Kubernetes:   KUBECONFIG={kubeconfig} kubectl get se
   Logs:         {layout.logs}/
   Tools:        {tools_line}
