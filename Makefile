@@ -48,6 +48,7 @@ test-unit: install stripe-mock
 # the kube-apiserver restarts...); `make test` runs it at FAULTS_SCALE=short.
 test-faults: install control-plane stripe-mock
 	FAULTS_SCALE=full $(BIN)/pytest tests/faults $(PYTEST_ARGS)
+
 test-tools: install control-plane
 	-@bash hack/install-tools.sh superset codeserver
 	APRANOVA_TOOLS_SLOW=1 $(BIN)/pytest tests/e2e/test_tool_contract_slow.py $(PYTEST_ARGS)
