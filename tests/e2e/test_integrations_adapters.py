@@ -129,7 +129,9 @@ def test_discord_invite_is_created_once_and_then_reused(fake_discord: FakeDiscor
     [code] = fake_discord.invites
     assert enrollment.status["integrations"]["discordInvite"] == f"https://discord.gg/{code}"
     assert enrollment.status["integrations"]["discordInviteCode"] == code
-    assert first.retry_after is not None and first.retry_after > 0
+    # A ready invite asks for a revisit before it expires, which is not a failure to retry.
+    assert first.retry_after is None
+    assert first.revisit_after is not None and first.revisit_after > 0
     assert [e[1] for e in enrollment.events] == ["DiscordInviteCreated"]
 
     second = enrollment.reconcile(settings)
