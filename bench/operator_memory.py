@@ -16,7 +16,6 @@ import os
 import secrets
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ from kubernetes.client.exceptions import ApiException
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.operator_process import enrollment_body, start_operator  # noqa: E402
+from tests.support.operator_process import create_enrollments, start_operator  # noqa: E402
 
 GROUP, VERSION = "apranova.io", "v1alpha1"
 
@@ -87,18 +86,7 @@ def main() -> int:
     figures: dict[str, Any] = {"count": args.count, "rss_mib_start": rss_mib(pid)}
     started = time.monotonic()
     try:
-        with ThreadPoolExecutor(8) as pool:
-            list(
-                pool.map(
-                    lambda name: objects.create_cluster_custom_object(
-                        GROUP,
-                        VERSION,
-                        "studentenrollments",
-                        enrollment_body(name, track, {"apranova.io/test-run": run}),
-                    ),
-                    names,
-                )
-            )
+        create_enrollments(objects, names, track, {"apranova.io/test-run": run})
         figures["seconds_to_create"] = round(time.monotonic() - started, 1)
         ready = 0
         peak = figures["rss_mib_start"]

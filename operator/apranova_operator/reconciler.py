@@ -27,8 +27,10 @@ from apranova_operator.events import EnrollmentEvents, EventRecorder, now_iso
 from apranova_operator.kube import Kube, KubeError
 from apranova_operator.metrics import (
     ENROLLMENT_PHASES,
+    FINALIZER_RUNS,
     RECONCILE_DURATION,
     RECONCILE_ERRORS,
+    RECONCILES,
     TIME_TO_READY,
 )
 from apranova_operator.render import credentials, namespace, network, quota, tools
@@ -120,6 +122,7 @@ class Reconciler:
 
     async def work(self, name: str, full: bool) -> float | None:
         """The work queue's entry point."""
+        RECONCILES.labels("full" if full else "refresh").inc()
         with timed("total" if full else "refresh"):
             return await (self.converge(name) if full else self.refresh(name))
 
@@ -498,6 +501,7 @@ class Reconciler:
         metadata = body["metadata"]
         if labels.FINALIZER not in (metadata.get("finalizers") or []):
             return None
+        FINALIZER_RUNS.inc()
         name = metadata["name"]
         username = body["spec"]["student"]["username"]
         ns_name = names.namespace_name(username)
