@@ -12,10 +12,14 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import signal
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,9 +37,10 @@ from apranova_api.payments.signature import sign_payload
 from apranova_operator.kube import Kube
 from bench import floor
 from bench.stack import RUN_LABEL, Stack
-from bench.stats import load_average, metric_sum, per_item, percentile, ratio, rounded
+from bench.stats import load_average, per_item, percentile, ratio, rounded
 from bench.tracker import FirstTimes
 from tests.support.operator_process import create_enrollments
+from tests.support.prometheus import metric_sum
 
 GROUP, VERSION, PLURAL = "apranova.io", "v1alpha1", "studentenrollments"
 TRACKS = {"fsd": "FSD", "dp": "DP"}
@@ -252,8 +257,28 @@ def latency(stack: Stack, per_track: int) -> dict[str, Any]:
 # ------------------------------------------------------------------ burst, idle, delete
 
 
-def burst(stack: Stack, count: int) -> dict[str, Any]:
-    """``count`` FSD enrollments created at once → all Ready; then the floor for the same."""
+@contextmanager
+def profiled(pid: int, out: Path | None) -> Iterator[None]:
+    """``py-spy record`` of process ``pid`` while the block runs (collapsed stacks in ``out``);
+    nothing when ``out`` is None."""
+    if out is None:
+        yield
+        return
+    spy = Path(sys.executable).with_name("py-spy")
+    command = [str(spy), "record", "--pid", str(pid), "--format", "raw", "--rate", "50"]
+    recorder = subprocess.Popen(
+        [*command, "--output", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+    )
+    try:
+        yield
+    finally:
+        recorder.send_signal(signal.SIGINT)
+        recorder.wait(60)
+
+
+def burst(stack: Stack, count: int, profile: Path | None = None) -> dict[str, Any]:
+    """``count`` FSD enrollments created at once → all Ready; then the floor for the same.
+    With ``profile``, the operator is sampled by py-spy meanwhile (collapsed stacks there)."""
     assert stack.operator is not None and stack.operator.process is not None
     pid = stack.operator.process.pid
     objects = stack.objects()
@@ -265,7 +290,7 @@ def burst(stack: Stack, count: int) -> dict[str, Any]:
     cluster_before = apiserver_request_total(stack)
     rss_before = rss_mib(pid)
     started = time.monotonic()
-    with RssSampler(pid, started) as sampler:
+    with RssSampler(pid, started) as sampler, profiled(pid, profile):
         create_enrollments(objects, names, "fsd", {RUN_LABEL: stack.run})
         all_ready = ready.wait(set(names), max(600.0, count * 3.0))
         seconds = time.monotonic() - started

@@ -79,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--burst", type=int, help="override the burst size")
     parser.add_argument("--idle", type=float, help="override the seconds at rest")
     parser.add_argument("--per-track", type=int, help="override the sequential purchases")
+    parser.add_argument(
+        "--profile", action="store_true", help="py-spy the operator during the burst"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     mode = "quick" if args.quick else "full"
@@ -102,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         stack.start_operator()
         stack.start_apis()
         record("latency", phases.latency(stack, sizes["per_track"]))
-        record("burst", phases.burst(stack, sizes["burst"]))
+        profile = args.out / "operator-burst-profile.txt" if args.profile else None
+        record("burst", phases.burst(stack, sizes["burst"], profile))
         record(
             "idle",
             phases.idle(

@@ -24,8 +24,8 @@ from kubernetes import client, config
 
 from apranova import cluster
 from apranova.local_postgres import LocalPostgres, free_port
-from bench.apiserver_proxy import CountingProxy
 from tests.support.api_process import ApiProcess, start_api
+from tests.support.apiserver_proxy import CountingProxy
 from tests.support.fake_discord import FakeDiscord
 from tests.support.operator_process import OperatorProcess, start_operator
 from tests.support.smtp import SmtpSink

@@ -1,16 +1,10 @@
-"""Pure helpers of the benchmarks: percentiles, ratios, Prometheus text, load average."""
+"""Pure helpers of the benchmarks: percentiles, ratios, load average."""
 
 from __future__ import annotations
 
 import math
 import os
-import re
-from collections.abc import Iterable, Mapping, Sequence
-
-_SAMPLE = re.compile(
-    r"^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?P<labels>[^}]*)\})?\s+(?P<value>\S+)"
-)
-_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+from collections.abc import Sequence
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -34,20 +28,6 @@ def rounded(value: float | None, places: int = 3) -> float | None:
     return None if value is None else round(value, places)
 
 
-def metric_sum(text: str, name: str, where: Mapping[str, str] | None = None) -> float:
-    """The sum of every sample of metric ``name`` in Prometheus exposition ``text`` whose labels
-    include ``where``."""
-    total = 0.0
-    for line in text.splitlines():
-        match = _SAMPLE.match(line)
-        if not match or match["name"] != name:
-            continue
-        labels = dict(_LABEL.findall(match["labels"] or ""))
-        if all(labels.get(k) == v for k, v in (where or {}).items()):
-            total += float(match["value"])
-    return total
-
-
 def load_average() -> list[float]:
     """The 1, 5 and 15 minute load averages of this machine."""
     return [round(x, 2) for x in os.getloadavg()]
@@ -55,8 +35,3 @@ def load_average() -> list[float]:
 
 def per_item(total: float, count: int) -> float | None:
     return round(total / count, 2) if count else None
-
-
-def first_at_or_after(times: Iterable[float], start: float) -> list[float]:
-    """Seconds from ``start`` of every time, sorted (for burst progress curves)."""
-    return sorted(t - start for t in times)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bench.apiserver_proxy import request_verb
 from bench.run import summary
-from bench.stats import metric_sum, percentile, ratio
+from bench.stats import percentile, ratio
+from tests.support.apiserver_proxy import request_verb
+from tests.support.prometheus import metric_sum
 
 METRICS = """# HELP apranova_operator_reconciles_total Runs.
 # TYPE apranova_operator_reconciles_total counter

@@ -6,7 +6,7 @@ requests. To know how many requests *one* client (the operator, the floor's mini
 API) sends, each gets its own plain-HTTP port on 127.0.0.1; the proxy forwards every request to
 kube-apiserver over TLS with the admin's client certificate, streams the answer back (watches
 included) and counts the request by verb. A kubeconfig pointing at the proxy is written for the
-client (:func:`proxy_kubeconfig`).
+client (:func:`proxy_kubeconfig`). Used by ``bench/`` and by the tests that count requests.
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ class CountingProxy:
     name: str
     port: int = field(default_factory=free_port)
     counts: Counter[str] = field(default_factory=Counter)
+    watches: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _loop: asyncio.AbstractEventLoop | None = None
     _thread: threading.Thread | None = None
@@ -141,6 +142,8 @@ class CountingProxy:
         verb = request_verb(request.method, request.path, dict(request.query))
         with self._lock:
             self.counts[verb] += 1
+            if verb == "WATCH":
+                self.watches.append(request.path_qs)
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
         body = await request.read()
         async with session.request(
