@@ -16,6 +16,7 @@ import kopf
 
 from apranova_operator import labels
 from apranova_operator.metrics import ENROLLMENT_PHASES
+from apranova_operator.own_writes import OwnWrites
 from apranova_operator.reconciler import Reconciler
 from apranova_operator.workqueue import WorkQueue
 
@@ -52,19 +53,30 @@ def enrollment_needs_work(event_type: str | None, body: Mapping[str, Any]) -> bo
     )
 
 
-def child_work(kind: str, event_type: str | None, body: Mapping[str, Any]) -> bool | None:
+def child_work(
+    kind: str,
+    event_type: str | None,
+    body: Mapping[str, Any],
+    own: bool = False,
+    applied_generation: int | None = None,
+) -> bool | None:
     """For a child's watch event: ``True`` full reconcile, ``False`` status refresh, ``None``
-    nothing. The initial listing and additions (the operator's own creations) need nothing;
-    deletions and edits are drift to repair; a Deployment whose status changed only
-    needs its tool's readiness refreshed; status churn of quotas and claims is ignored."""
+    nothing. The initial listing and additions (the operator's own creations) need nothing, nor
+    does the operator's own write (``own``); deletions and edits are drift to repair; a
+    Deployment whose spec generation is the one the operator applied (``applied_generation``;
+    unknown after a restart: its observed generation) only needs its tool's readiness
+    refreshed; status churn of quotas and claims is ignored."""
     if event_type in (None, "ADDED"):
         return None
     if event_type == "DELETED":
         return True
+    if own:
+        return None
     metadata = body.get("metadata", {})
     status = body.get("status") or {}
     if kind == "Deployment":
-        return metadata.get("generation") != status.get("observedGeneration")
+        expected = applied_generation or status.get("observedGeneration")
+        return metadata.get("generation") != expected
     if kind == "ResourceQuota":
         return (body.get("spec") or {}).get("hard") != status.get("hard") or None
     if kind == "PersistentVolumeClaim":
@@ -72,12 +84,37 @@ def child_work(kind: str, event_type: str | None, body: Mapping[str, Any]) -> bo
     return True
 
 
+def watch_label_selectors(selector: Mapping[str, str]) -> dict[tuple[str, str, str], str]:
+    """Label selectors Kopf sends to the API server with each watch (``labelSelector``), so the
+    operator receives only its own enrollments and children, not every Secret, Deployment and
+    Service of the cluster: ``(group, version, plural)`` to selector."""
+    pairs = [f"{key}={value}" for key, value in sorted(selector.items())]
+    found = {
+        (group, version, plural): ",".join([labels.ENROLLMENT, *pairs])
+        for group, version, plural in CHILD_RESOURCES.values()
+    }
+    if pairs:
+        found[(labels.GROUP, labels.VERSION, labels.ENROLLMENT_PLURAL)] = ",".join(pairs)
+    return found
+
+
 def build_registry(
-    reconciler: Reconciler, queue: WorkQueue, selector: Mapping[str, str]
+    reconciler: Reconciler,
+    queue: WorkQueue,
+    selector: Mapping[str, str],
+    own_writes: OwnWrites | None = None,
 ) -> kopf.OperatorRegistry:
-    """The operator's handlers, restricted to enrollments (and children) matching ``selector``."""
+    """The operator's handlers, restricted to enrollments (and children) matching ``selector``.
+
+    ``own_writes`` is where the operator's adapter records its writes; their events cause no
+    work. An enrollment being deleted gets one finalizer run when its deletion is first seen
+    and one when its namespace is gone: its own status writes and its children's deletions
+    while the namespace empties call for nothing (``terminating``).
+    """
     registry = kopf.OperatorRegistry()
     selected = dict(selector)
+    own = own_writes or OwnWrites()
+    terminating: set[str] = set()
 
     @kopf.on.startup(registry=registry)
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
@@ -85,6 +122,8 @@ def build_registry(
         settings.watching.server_timeout = 300
         settings.watching.client_timeout = 330
         settings.networking.error_backoffs = [1, 2, 5, 10, 20]
+        for resource, label_selector in watch_label_selectors(selected).items():
+            settings.watching.label_selectors[resource] = label_selector
 
     @kopf.on.login(registry=registry)
     def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
@@ -102,6 +141,14 @@ def build_registry(
         if event.get("type") == "DELETED":
             queue.forget(name)
             ENROLLMENT_PHASES.forget(name)
+            terminating.discard(name)
+            own.forget("StudentEnrollment", body)
+        elif body["metadata"].get("deletionTimestamp"):
+            if name not in terminating:
+                terminating.add(name)
+                queue.request(name)
+        elif own.is_own("StudentEnrollment", body) and event.get("type") is not None:
+            return
         elif enrollment_needs_work(event.get("type"), body):
             queue.request(name)
 
@@ -116,7 +163,7 @@ def build_registry(
                 queue.request(enrollment["metadata"]["name"])
 
     for kind, (group, version, plural) in CHILD_RESOURCES.items():
-        _register_child(registry, queue, kind, group, version, plural, selected)
+        _register_child(registry, queue, kind, group, version, plural, selected, own, terminating)
     return registry
 
 
@@ -128,13 +175,25 @@ def _register_child(
     version: str,
     plural: str,
     selector: dict[str, str],
+    own: OwnWrites,
+    terminating: set[str],
 ) -> None:
     filters: dict[str, Any] = {**selector, labels.ENROLLMENT: kopf.PRESENT}
 
     async def on_child(event: Mapping[str, Any], body: Mapping[str, Any], **_: Any) -> None:
-        full = child_work(kind, event.get("type"), body)
+        enrollment = body["metadata"]["labels"][labels.ENROLLMENT]
+        event_type = event.get("type")
+        if event_type == "DELETED":
+            own.forget(kind, body)
+        if enrollment in terminating:
+            if kind == "Namespace" and event_type == "DELETED":
+                queue.request(enrollment)
+            return
+        full = child_work(
+            kind, event_type, body, own.is_own(kind, body), own.applied_generation(kind, body)
+        )
         if full is not None:
-            queue.request(body["metadata"]["labels"][labels.ENROLLMENT], full=full)
+            queue.request(enrollment, full=full)
 
     kopf.on.event(group, version, plural, labels=filters, registry=registry, id=f"child-{plural}")(
         on_child

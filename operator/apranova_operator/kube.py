@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,10 +78,19 @@ def label_selector(selector: Mapping[str, str]) -> str:
 
 
 class Kube:
-    """Async methods over one ``ApiClient``; every call runs in a worker thread."""
+    """Async methods over one ``ApiClient``; every call runs in a worker thread.
 
-    def __init__(self, api_client: client.ApiClient) -> None:
+    ``on_write`` (optional) is called with every object an apply or patch answered, in the worker
+    thread as soon as the answer arrives (see :class:`~apranova_operator.own_writes.OwnWrites`).
+    """
+
+    def __init__(
+        self,
+        api_client: client.ApiClient,
+        on_write: Callable[[Mapping[str, Any]], None] | None = None,
+    ) -> None:
         self._api = api_client
+        self._on_write = on_write
 
     def _request(
         self,
@@ -90,6 +99,7 @@ class Kube:
         query: Mapping[str, str] | None = None,
         body: Any = None,
         content_type: str = "application/json",
+        written: bool = False,
     ) -> dict[str, Any]:
         method, url, headers, body, _ = self._api.param_serialize(
             method=method,
@@ -108,6 +118,8 @@ class Kube:
             raise KubeError(
                 response.status, data.get("reason", response.reason or ""), data.get("message", "")
             )
+        if written and self._on_write is not None:
+            self._on_write(data)
         return data
 
     async def _call(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -123,6 +135,7 @@ class Kube:
             {"fieldManager": labels.FIELD_MANAGER, "force": "true"},
             body,
             "application/apply-patch+yaml",
+            written=True,
         )
 
     async def get(
@@ -167,4 +180,6 @@ class Kube:
         self, kind: str, name: str, patch: Mapping[str, Any], subresource: str = ""
     ) -> dict[str, Any]:
         path = RESOURCES[kind].path(None, name) + (f"/{subresource}" if subresource else "")
-        return await self._call("PATCH", path, None, patch, "application/merge-patch+json")
+        return await self._call(
+            "PATCH", path, None, patch, "application/merge-patch+json", written=True
+        )

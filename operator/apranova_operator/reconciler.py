@@ -23,6 +23,7 @@ from typing import Any
 
 from apranova import names
 from apranova_operator import labels
+from apranova_operator.event_summary import objects_message, transitions_event
 from apranova_operator.events import EnrollmentEvents, EventRecorder, now_iso
 from apranova_operator.kube import Kube, KubeError
 from apranova_operator.metrics import (
@@ -67,6 +68,10 @@ CHILD_KINDS = (
 )
 PRUNABLE_TOOL_KINDS = ("Deployment", "Service", "Ingress", "PersistentVolumeClaim", "Secret")
 NAMESPACE_RETRY = 2.0
+NAMESPACE_RECHECK = 60.0
+"""Safety net while a deleted enrollment's namespace empties: the namespace's own deletion event
+normally asks for the last finalizer run long before."""
+CLEANED_UP = "CleanedUp"
 
 Key = tuple[str, str]
 
@@ -315,15 +320,19 @@ class Reconciler:
     ) -> dict[Key, dict[str, Any]]:
         results = await asyncio.gather(*(self.kube.apply(obj) for obj in objects))
         applied = {}
+        created, updated = [], []
         for obj, result in zip(objects, results, strict=True):
             key = _key(obj)
             applied[key] = result
             before = existing.get(key)
-            what = f"{key[0]} {key[1]}"
             if before is None:
-                events("Normal", "Created", f"created {what}")
+                created.append(key)
             elif _revision(before) != _revision(result):
-                events("Normal", "Updated", f"updated {what} to the desired state")
+                updated.append(key)
+        if created:
+            events("Normal", "Created", objects_message("created", created))
+        if updated:
+            events("Normal", "Updated", objects_message("updated to the desired state", updated))
         return applied
 
     async def _prune(
@@ -429,31 +438,30 @@ class Reconciler:
         body: Mapping[str, Any],
         status: dict[str, Any],
         events: EnrollmentEvents | None = None,
-    ) -> None:
+    ) -> str | None:
+        """Patch the status fields that changed; the new ``resourceVersion``, or None when
+        nothing changed."""
         name = body["metadata"]["name"]
         current = body.get("status") or {}
         changes = status_changes(current, status)
         ENROLLMENT_PHASES.set(name, status["phase"])
         if not changes:
-            return
+            return None
         with timed("status"):
-            await self.kube.merge_patch("StudentEnrollment", name, {"status": changes}, "status")
+            written = await self.kube.merge_patch(
+                "StudentEnrollment", name, {"status": changes}, "status"
+            )
         if events is not None:
-            before = {c.get("type"): c.get("status") for c in current.get("conditions") or []}
-            for condition in transitions(current.get("conditions") or [], status["conditions"]):
-                regressed = before.get(condition["type"]) == "True" and condition["reason"] != (
-                    "Suspended"
-                )
-                events(
-                    "Warning" if regressed else "Normal",
-                    f"{condition['type']}{condition['status']}",
-                    condition.get("message") or condition.get("reason", ""),
-                )
+            before = current.get("conditions") or []
+            told = transitions_event(before, transitions(before, status["conditions"]))
+            if told is not None:
+                events(*told)
         if "readyAt" in status and not current.get("readyAt"):
             created = body["metadata"].get("creationTimestamp")
             if created:
                 elapsed = _parse_time(status["readyAt"]) - _parse_time(created)
                 TIME_TO_READY.observe(max(elapsed.total_seconds(), 0.0))
+        return str(written["metadata"]["resourceVersion"])
 
     # ---------------------------------------------------------------- refresh
 
@@ -496,29 +504,8 @@ class Reconciler:
 
     # ---------------------------------------------------------------- finalize
 
-    async def finalize(self, body: dict[str, Any], events: EnrollmentEvents) -> float | None:
-        """Cleanup steps, then the namespace, then let the enrollment go."""
-        metadata = body["metadata"]
-        if labels.FINALIZER not in (metadata.get("finalizers") or []):
-            return None
-        FINALIZER_RUNS.inc()
-        name = metadata["name"]
-        username = body["spec"]["student"]["username"]
-        ns_name = names.namespace_name(username)
-        current = body.get("status") or {}
-        if current.get("phase") != "Terminating":
-            events("Normal", "Terminating", "deleting the environment")
-            await self._write_status(
-                body,
-                compose_status(
-                    current,
-                    generation=metadata.get("generation", 0),
-                    namespace=ns_name,
-                    checks=[],
-                    now=now_iso(),
-                    deleting=True,
-                ),
-            )
+    async def _cleanup_steps(self, body: dict[str, Any], events: EnrollmentEvents) -> float | None:
+        """Every applicable step's cleanup; a retry delay when one fails, else None."""
         track = await self.kube.get("Track", labels.track_resource_name(body["spec"]["track"]))
         track_spec = (track or {}).get("spec") or {}
         ctx = render_context(body, body["spec"]["track"], track_spec, self.settings)
@@ -530,21 +517,60 @@ class Reconciler:
                 try:
                     await step.cleanup(step_ctx)
                 except Exception as error:
-                    log.exception("cleanup %s of %s failed", step.name, name)
+                    log.exception("cleanup %s of %s failed", step.name, body["metadata"]["name"])
                     RECONCILE_ERRORS.labels("CleanupFailed").inc()
                     events("Warning", "CleanupFailed", f"{step.name}: {error}")
                     return self.settings.retry_base_seconds
+        return None
+
+    async def finalize(self, body: dict[str, Any], events: EnrollmentEvents) -> float | None:
+        """Cleanup steps (once: a ``CleanedUp`` condition records that they succeeded), then the
+        namespace, then let the enrollment go. The handlers run it when the deletion is seen
+        and again when the namespace is gone; ``NAMESPACE_RECHECK`` is only a safety net."""
+        metadata = body["metadata"]
+        if labels.FINALIZER not in (metadata.get("finalizers") or []):
+            return None
+        FINALIZER_RUNS.inc()
+        name = metadata["name"]
+        username = body["spec"]["student"]["username"]
+        ns_name = names.namespace_name(username)
+        current = body.get("status") or {}
+        cleaned = any(
+            c.get("type") == CLEANED_UP and c.get("status") == "True"
+            for c in current.get("conditions") or []
+        )
+        if current.get("phase") != "Terminating":
+            events("Normal", "Terminating", "deleting the environment")
+        failure = None if cleaned else await self._cleanup_steps(body, events)
+        status = compose_status(
+            current,
+            generation=metadata.get("generation", 0),
+            namespace=ns_name,
+            checks=[],
+            now=now_iso(),
+            deleting=True,
+        )
+        if failure is None:
+            status["conditions"] = set_condition(
+                status["conditions"],
+                Check(CLEANED_UP, True, "StepsCleanedUp", "every step's cleanup has run"),
+                metadata.get("generation", 0),
+                now_iso(),
+            )
+        version = await self._write_status(body, status) or metadata["resourceVersion"]
+        if failure is not None:
+            return failure
         found = await self.kube.get("Namespace", ns_name)
         if found is not None and namespace.is_ours(found, name):
             if not found["metadata"].get("deletionTimestamp"):
                 await self.kube.delete("Namespace", ns_name)
                 events("Normal", "NamespaceDeleting", f"deleting namespace {ns_name}")
-            return NAMESPACE_RETRY
+            return NAMESPACE_RECHECK
         remaining = [f for f in metadata.get("finalizers") or [] if f != labels.FINALIZER]
         await self.kube.merge_patch(
             "StudentEnrollment",
             name,
-            {"metadata": {"finalizers": remaining, "resourceVersion": metadata["resourceVersion"]}},
+            {"metadata": {"finalizers": remaining, "resourceVersion": version}},
         )
         events("Normal", "Deleted", "environment deleted")
         ENROLLMENT_PHASES.forget(name)

@@ -1,0 +1,62 @@
+"""The operator's own writes, so the watch events they cause are not mistaken for someone else's.
+
+Every server-side apply or patch answers the object as written, with its new
+``resourceVersion``; the watch event of that write carries the same version. Recording the
+version per object lets a handler skip the event (the reconcile that wrote it already knows the
+result), instead of asking for another full reconcile. For objects with a spec ``generation``
+(Deployments) the generation last applied is kept too: an event from a controller (a revision
+annotation, a status update) that leaves the generation where the operator put it is not drift.
+
+One short entry per object the operator wrote (its key, version and generation), dropped when the
+object's deletion is seen, so memory is bounded by the number of children.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+Key = tuple[str, str, str]
+
+
+def object_key(kind: str, body: Mapping[str, Any]) -> Key:
+    """``(kind, namespace, name)`` of an object (namespace empty for cluster-scoped kinds)."""
+    metadata = body.get("metadata") or {}
+    return kind, metadata.get("namespace") or "", metadata.get("name") or ""
+
+
+class OwnWrites:
+    """``resourceVersion`` and ``generation`` of the last write of each object by the operator."""
+
+    def __init__(self) -> None:
+        self._versions: dict[Key, str] = {}
+        self._generations: dict[Key, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._versions)
+
+    def note(self, body: Mapping[str, Any]) -> None:
+        """Record an object as a write of the operator answered it (needs ``kind``)."""
+        kind = body.get("kind")
+        metadata = body.get("metadata") or {}
+        if not kind or not metadata.get("resourceVersion"):
+            return
+        key = object_key(kind, body)
+        self._versions[key] = metadata["resourceVersion"]
+        if metadata.get("generation"):
+            self._generations[key] = int(metadata["generation"])
+
+    def is_own(self, kind: str, body: Mapping[str, Any]) -> bool:
+        """True when ``body`` is exactly the version the operator's last write produced."""
+        version = (body.get("metadata") or {}).get("resourceVersion")
+        return version is not None and self._versions.get(object_key(kind, body)) == version
+
+    def applied_generation(self, kind: str, body: Mapping[str, Any]) -> int | None:
+        """The ``generation`` the operator's last write of this object left, if it wrote one."""
+        return self._generations.get(object_key(kind, body))
+
+    def forget(self, kind: str, body: Mapping[str, Any]) -> None:
+        """Drop an object that is gone."""
+        key = object_key(kind, body)
+        self._versions.pop(key, None)
+        self._generations.pop(key, None)
