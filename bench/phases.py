@@ -128,9 +128,11 @@ def reconcile_counts(text: str) -> dict[str, float]:
 
 def apiserver_request_total(stack: Stack) -> float:
     """``apiserver_request_total`` summed over every label (the whole shared cluster)."""
-    text = stack.api_client.call_api(
-        "/metrics", "GET", auth_settings=["BearerToken"], _preload_content=False
-    )[0].data.decode()
+    api = stack.api_client
+    method, url, headers, _, _ = api.param_serialize(
+        method="GET", resource_path="/metrics", auth_settings=["BearerToken"]
+    )
+    text = api.call_api(method, url, header_params=headers, _request_timeout=30).read().decode()
     return metric_sum(text, "apiserver_request_total")
 
 

@@ -36,13 +36,17 @@ CHILD_RESOURCES: dict[str, tuple[str, str, str]] = {
 }
 
 
-def enrollment_needs_work(event_type: str | None, body: Mapping[str, Any]) -> bool:
+def enrollment_needs_work(
+    event_type: str | None, body: Mapping[str, Any], known: bool = False
+) -> bool:
     """Whether an enrollment's watch event calls for a full reconcile.
 
-    The initial listing and additions always do; afterwards only a new spec generation, a
-    deletion or a missing finalizer do, so the operator's own status writes cause no work.
+    Additions always do, and so does the initial listing for an enrollment this process has not
+    reconciled yet (``known``: a re-listing after the watch expired changes nothing);
+    afterwards only a new spec generation, a deletion or a missing finalizer do, so the
+    operator's own status writes cause no work.
     """
-    if event_type in (None, "ADDED"):
+    if event_type == "ADDED" or (event_type is None and not known):
         return True
     metadata = body.get("metadata", {})
     status = body.get("status") or {}
@@ -98,6 +102,12 @@ def watch_label_selectors(selector: Mapping[str, str]) -> dict[tuple[str, str, s
     return found
 
 
+async def _own(kind: str, body: Mapping[str, Any], own: OwnWrites) -> bool:
+    """Whether the event's object is the operator's own last write (once its answer is in)."""
+    await own.settled(kind, body)
+    return own.is_own(kind, body)
+
+
 def build_registry(
     reconciler: Reconciler,
     queue: WorkQueue,
@@ -113,8 +123,9 @@ def build_registry(
     """
     registry = kopf.OperatorRegistry()
     selected = dict(selector)
-    own = own_writes or OwnWrites()
+    own = own_writes if own_writes is not None else OwnWrites()
     terminating: set[str] = set()
+    known: set[str] = set()
 
     @kopf.on.startup(registry=registry)
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
@@ -142,14 +153,17 @@ def build_registry(
             queue.forget(name)
             ENROLLMENT_PHASES.forget(name)
             terminating.discard(name)
+            known.discard(name)
             own.forget("StudentEnrollment", body)
         elif body["metadata"].get("deletionTimestamp"):
             if name not in terminating:
                 terminating.add(name)
                 queue.request(name)
-        elif own.is_own("StudentEnrollment", body) and event.get("type") is not None:
+        elif event.get("type") is not None and await _own("StudentEnrollment", body, own):
             return
-        elif enrollment_needs_work(event.get("type"), body):
+        elif enrollment_needs_work(event.get("type"), body, name in known):
+            log.debug("%s event of enrollment %s: full reconcile", event.get("type"), name)
+            known.add(name)
             queue.request(name)
 
     @kopf.on.event(labels.GROUP, labels.VERSION, labels.TRACK_PLURAL, registry=registry)
@@ -189,10 +203,19 @@ def _register_child(
             if kind == "Namespace" and event_type == "DELETED":
                 queue.request(enrollment)
             return
-        full = child_work(
-            kind, event_type, body, own.is_own(kind, body), own.applied_generation(kind, body)
-        )
+        mine = event_type == "MODIFIED" and await _own(kind, body, own)
+        full = child_work(kind, event_type, body, mine, own.applied_generation(kind, body))
         if full is not None:
+            log.debug(
+                "%s event of %s %s/%s (v%s): %s of %s",
+                event_type,
+                kind,
+                body["metadata"].get("namespace", ""),
+                body["metadata"]["name"],
+                body["metadata"].get("resourceVersion"),
+                "full reconcile" if full else "refresh",
+                enrollment,
+            )
             queue.request(enrollment, full=full)
 
     kopf.on.event(group, version, plural, labels=filters, registry=registry, id=f"child-{plural}")(

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from kubernetes import client, config
 
 from apranova_operator import labels
+from apranova_operator.own_writes import OwnWrites
 
 _REQUEST_TIMEOUT = 30
 
@@ -80,17 +81,13 @@ def label_selector(selector: Mapping[str, str]) -> str:
 class Kube:
     """Async methods over one ``ApiClient``; every call runs in a worker thread.
 
-    ``on_write`` (optional) is called with every object an apply or patch answered, in the worker
-    thread as soon as the answer arrives (see :class:`~apranova_operator.own_writes.OwnWrites`).
+    ``own_writes`` (optional) learns of every apply and patch: in flight while it runs, and the
+    object it answered, in the worker thread as soon as the answer arrives.
     """
 
-    def __init__(
-        self,
-        api_client: client.ApiClient,
-        on_write: Callable[[Mapping[str, Any]], None] | None = None,
-    ) -> None:
+    def __init__(self, api_client: client.ApiClient, own_writes: OwnWrites | None = None) -> None:
         self._api = api_client
-        self._on_write = on_write
+        self._own_writes = own_writes
 
     def _request(
         self,
@@ -99,7 +96,22 @@ class Kube:
         query: Mapping[str, str] | None = None,
         body: Any = None,
         content_type: str = "application/json",
-        written: bool = False,
+        writes: tuple[str, str, str] | None = None,
+    ) -> dict[str, Any]:
+        if writes is not None and self._own_writes is not None:
+            with self._own_writes.writing(writes):
+                data = self._send(method, path, query, body, content_type)
+                self._own_writes.note(data)
+            return data
+        return self._send(method, path, query, body, content_type)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, str] | None,
+        body: Any,
+        content_type: str,
     ) -> dict[str, Any]:
         method, url, headers, body, _ = self._api.param_serialize(
             method=method,
@@ -118,8 +130,6 @@ class Kube:
             raise KubeError(
                 response.status, data.get("reason", response.reason or ""), data.get("message", "")
             )
-        if written and self._on_write is not None:
-            self._on_write(data)
         return data
 
     async def _call(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -135,7 +145,7 @@ class Kube:
             {"fieldManager": labels.FIELD_MANAGER, "force": "true"},
             body,
             "application/apply-patch+yaml",
-            written=True,
+            writes=(body["kind"], metadata.get("namespace") or "", metadata["name"]),
         )
 
     async def get(
@@ -181,5 +191,5 @@ class Kube:
     ) -> dict[str, Any]:
         path = RESOURCES[kind].path(None, name) + (f"/{subresource}" if subresource else "")
         return await self._call(
-            "PATCH", path, None, patch, "application/merge-patch+json", written=True
+            "PATCH", path, None, patch, "application/merge-patch+json", writes=(kind, "", name)
         )

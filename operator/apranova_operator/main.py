@@ -64,7 +64,7 @@ def run_operator(argv: list[str]) -> int:
         logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     own_writes = OwnWrites()
     try:
-        kube = Kube(load_api_client(), on_write=own_writes.note)
+        kube = Kube(load_api_client(), own_writes)
     except Exception as error:
         print(f"apranova operator: cannot load Kubernetes credentials: {error}", file=sys.stderr)
         return EXIT_BAD_SETTINGS

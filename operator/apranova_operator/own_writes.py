@@ -7,13 +7,21 @@ result), instead of asking for another full reconcile. For objects with a spec `
 (Deployments) the generation last applied is kept too: an event from a controller (a revision
 annotation, a status update) that leaves the generation where the operator put it is not drift.
 
-One short entry per object the operator wrote (its key, version and generation), dropped when the
-object's deletion is seen, so memory is bounded by the number of children.
+A write's answer and its watch event race (both leave the API server at once): while a write of
+an object is in flight, :meth:`OwnWrites.settled` lets a handler wait for its answer before
+judging the event. One short entry per object the operator wrote (its key, version and
+generation), dropped when the object's deletion is seen, so memory is bounded by the number of
+children.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 Key = tuple[str, str, str]
@@ -31,6 +39,28 @@ class OwnWrites:
     def __init__(self) -> None:
         self._versions: dict[Key, str] = {}
         self._generations: dict[Key, int] = {}
+        self._in_flight: Counter[Key] = Counter()
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def writing(self, key: Key) -> Iterator[None]:
+        """Mark a write of ``key`` as in flight for the duration of the block (any thread)."""
+        with self._lock:
+            self._in_flight[key] += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._in_flight[key] -= 1
+                if self._in_flight[key] <= 0:
+                    del self._in_flight[key]
+
+    async def settled(self, kind: str, body: Mapping[str, Any], limit: float = 5.0) -> None:
+        """Wait (at most ``limit`` seconds) until no write of this object is in flight."""
+        key = object_key(kind, body)
+        deadline = time.monotonic() + limit
+        while key in self._in_flight and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
 
     def __len__(self) -> int:
         return len(self._versions)

@@ -208,21 +208,27 @@ class Reconciler:
             await self.kube.apply(namespace.namespace(ctx))
         if new_namespace:
             events("Normal", "NamespaceCreated", f"created namespace {ctx.namespace}")
-        existing = await self._children(ctx)
+        # A namespace created just now holds nothing yet: no need to list or look up its objects.
+        existing = {} if new_namespace else await self._children(ctx)
+        changed: list[tuple[str, Key]] = []
         with timed("base"):
             base = [
                 namespace.service_account(ctx),
                 quota.resource_quota(ctx),
                 quota.limit_range(ctx),
                 *network.network_policies(ctx),
-                *(await self._credential_secrets(ctx, track_tools, existing)),
+                *(await self._credential_secrets(ctx, track_tools, existing, not new_namespace)),
             ]
-            await self._apply_all(base, existing, events)
+            await self._apply_all(base, existing, changed)
         step_results = await self._run_steps(body, ctx, events)
         ctx = await self._with_database_credentials(ctx, track_tools)
         with timed("tools"):
             tool_objects = [obj for tool in track_tools for obj in tools.tool_objects(ctx, tool)]
-            applied = await self._apply_all(tool_objects, existing, events)
+            applied = await self._apply_all(tool_objects, existing, changed)
+        for verb, reason in (("created", "Created"), ("updated", "Updated")):
+            keys = [key for how, key in changed if how == verb]
+            if keys:
+                events("Normal", reason, objects_message(verb, keys))
         with timed("prune"):
             await self._prune(existing, {_key(obj) for obj in base + tool_objects}, events)
         tool_status = [
@@ -289,13 +295,15 @@ class Reconciler:
         ctx: RenderContext,
         track_tools: list[tools.ToolSpec],
         existing: Mapping[Key, Mapping[str, Any]],
+        look_up: bool = True,
     ) -> list[dict[str, Any]]:
-        """Each tool's credentials Secret, keeping every value that already exists."""
+        """Each tool's credentials Secret, keeping every value that already exists (``look_up``:
+        read a Secret the listing missed, in case it lost its labels)."""
         secrets = []
         for tool in track_tools:
             name = credentials.credentials_secret_name(tool.name)
             found = existing.get(("Secret", name))
-            if found is None:
+            if found is None and look_up:
                 found = await self.kube.get("Secret", name, ctx.namespace)
             current = credentials.decode_secret_data(found) if found else {}
             data = credentials.complete_credentials(tool.kind, current, credentials.new_secret)
@@ -316,23 +324,19 @@ class Reconciler:
         self,
         objects: Sequence[dict[str, Any]],
         existing: Mapping[Key, Mapping[str, Any]],
-        events: EnrollmentEvents,
+        changed: list[tuple[str, Key]],
     ) -> dict[Key, dict[str, Any]]:
+        """Apply ``objects`` at once; append ``("created" | "updated", key)`` to ``changed``."""
         results = await asyncio.gather(*(self.kube.apply(obj) for obj in objects))
         applied = {}
-        created, updated = [], []
         for obj, result in zip(objects, results, strict=True):
             key = _key(obj)
             applied[key] = result
             before = existing.get(key)
             if before is None:
-                created.append(key)
+                changed.append(("created", key))
             elif _revision(before) != _revision(result):
-                updated.append(key)
-        if created:
-            events("Normal", "Created", objects_message("created", created))
-        if updated:
-            events("Normal", "Updated", objects_message("updated to the desired state", updated))
+                changed.append(("updated", key))
         return applied
 
     async def _prune(

@@ -2,7 +2,9 @@
 
 The operator reaches kube-apiserver through a counting proxy (``tests/support/apiserver_proxy``)
 and counts its own reconciles, finalizer runs and Events (``/metrics``). One FSD enrollment is
-created and becomes Ready; one DP enrollment (with a database to clean up) is deleted.
+created and becomes Ready; one DP enrollment (with a database to clean up) is deleted. Both use
+copies of the default tracks made for this run, so another test run re-applying the default
+tracks on the shared cluster cannot add reconciles.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import yaml
 from kubernetes import client
 
 from apranova_operator import labels
@@ -37,6 +40,21 @@ pytestmark = [pytest.mark.cluster, pytest.mark.postgres]
 
 RUN = secrets.token_hex(4)
 SELECTOR = f"apranova.io/test-run={RUN}"
+
+
+TRACKS = {"fsd": f"cfsd{RUN}", "dp": f"cdp{RUN}"}
+
+
+@pytest.fixture(scope="module")
+def tracks(objects: client.CustomObjectsApi) -> Iterator[dict[str, str]]:
+    root = Path(__file__).resolve().parents[2]
+    for default, name in TRACKS.items():
+        body = yaml.safe_load((root / "manifests" / "tracks" / f"{default}.yaml").read_text())
+        body["metadata"] = {"name": name}
+        objects.create_cluster_custom_object(GROUP, VERSION, "tracks", body)
+    yield TRACKS
+    for name in TRACKS.values():
+        objects.delete_cluster_custom_object(GROUP, VERSION, "tracks", name)
 
 
 @pytest.fixture(scope="module")
@@ -112,13 +130,16 @@ def test_child_watches_are_filtered_by_the_api_server(
 
 
 def test_an_enrollment_costs_one_full_reconcile_and_few_events(
-    operator: OperatorProcess, proxy: CountingProxy, objects: client.CustomObjectsApi
+    operator: OperatorProcess,
+    proxy: CountingProxy,
+    objects: client.CustomObjectsApi,
+    tracks: dict[str, str],
 ) -> None:
     name = f"c{RUN}-fsd"
     _settled(proxy.total)
     before = _counts(operator)
     objects.create_cluster_custom_object(
-        GROUP, VERSION, PLURAL, enrollment_body(name, "fsd", {"apranova.io/test-run": RUN})
+        GROUP, VERSION, PLURAL, enrollment_body(name, tracks["fsd"], {"apranova.io/test-run": RUN})
     )
     wait_for(lambda: _ready(objects, name), 180, f"{name} Ready")
     _settled(proxy.total)
@@ -129,11 +150,14 @@ def test_an_enrollment_costs_one_full_reconcile_and_few_events(
 
 
 def test_deletion_runs_the_finalizer_at_most_twice_and_cleans_up_once(
-    operator: OperatorProcess, objects: client.CustomObjectsApi, core: client.CoreV1Api
+    operator: OperatorProcess,
+    objects: client.CustomObjectsApi,
+    core: client.CoreV1Api,
+    tracks: dict[str, str],
 ) -> None:
     name = f"c{RUN}-dp"
     objects.create_cluster_custom_object(
-        GROUP, VERSION, PLURAL, enrollment_body(name, "dp", {"apranova.io/test-run": RUN})
+        GROUP, VERSION, PLURAL, enrollment_body(name, tracks["dp"], {"apranova.io/test-run": RUN})
     )
     wait_for(lambda: _ready(objects, name), 180, f"{name} Ready")
     before = _counts(operator)

@@ -19,7 +19,6 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import yaml
@@ -121,15 +120,7 @@ class CountingProxy:
         loop = asyncio.new_event_loop()
         self._loop = loop
         asyncio.set_event_loop(loop)
-        connector = aiohttp.TCPConnector(ssl=self._ssl, limit=0)
-        session = aiohttp.ClientSession(
-            connector=connector, timeout=aiohttp.ClientTimeout(total=None), auto_decompress=False
-        )
-        app = web.Application(client_max_size=64 * 2**20)
-        app.router.add_route("*", "/{tail:.*}", lambda request: self._forward(session, request))
-        runner = web.AppRunner(app, access_log=None)
-        loop.run_until_complete(runner.setup())
-        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", self.port).start())
+        session, runner = loop.run_until_complete(self._open())
         self._ready.set()
         try:
             loop.run_forever()
@@ -138,7 +129,25 @@ class CountingProxy:
             loop.run_until_complete(runner.cleanup())
             loop.close()
 
-    async def _forward(self, session: aiohttp.ClientSession, request: web.Request) -> Any:
+    async def _open(self) -> tuple[aiohttp.ClientSession, web.AppRunner]:
+        connector = aiohttp.TCPConnector(ssl=self._ssl, limit=0)
+        session = aiohttp.ClientSession(
+            connector=connector, timeout=aiohttp.ClientTimeout(total=None), auto_decompress=False
+        )
+        app = web.Application(client_max_size=64 * 2**20)
+
+        async def forward(request: web.Request) -> web.StreamResponse:
+            return await self._forward(session, request)
+
+        app.router.add_route("*", "/{tail:.*}", forward)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", self.port).start()
+        return session, runner
+
+    async def _forward(
+        self, session: aiohttp.ClientSession, request: web.Request
+    ) -> web.StreamResponse:
         verb = request_verb(request.method, request.path, dict(request.query))
         with self._lock:
             self.counts[verb] += 1
