@@ -293,7 +293,7 @@ def burst(stack: Stack, count: int, profile: Path | None = None) -> dict[str, An
     rss_before = rss_mib(pid)
     started = time.monotonic()
     with RssSampler(pid, started) as sampler, profiled(pid, profile):
-        create_enrollments(objects, names, "fsd", {RUN_LABEL: stack.run})
+        create_enrollments(objects, names, stack.burst_track, {RUN_LABEL: stack.run})
         all_ready = ready.wait(set(names), max(600.0, count * 3.0))
         seconds = time.monotonic() - started
         wait_settled(proxy.total)
@@ -336,7 +336,7 @@ def burst(stack: Stack, count: int, profile: Path | None = None) -> dict[str, An
 
 def burst_floor(stack: Stack, count: int) -> dict[str, Any]:
     kube = floor_kube(stack)
-    spec = track_spec(stack, "fsd")
+    spec = track_spec(stack, stack.burst_track)
     batches = [
         floor.floor_objects(f"bf{stack.run}-{i}", "fsd", spec, stack.run) for i in range(count)
     ]
