@@ -401,7 +401,7 @@ def _student_roles_and_schemas(stack: Stack, usernames: set[str]) -> tuple[int, 
 
     assert stack.postgres is not None
     wanted = sorted(names.role_name(u) for u in usernames)
-    with psycopg2.connect(stack.postgres.admin_url) as connection, connection.cursor() as cursor:
+    with psycopg2.connect(stack.postgres.libpq_dsn) as connection, connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_roles WHERE rolname = ANY(%s)", (wanted,))
         roles = cursor.fetchone()[0]
         cursor.execute("SELECT count(*) FROM pg_namespace WHERE nspname = ANY(%s)", (wanted,))

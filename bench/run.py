@@ -25,7 +25,7 @@ from tests.support.operator_process import delete_enrollments
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SIZES = {
-    "quick": {"per_track": 3, "burst": 10, "idle": 60.0, "webhooks": 60, "poll_seconds": 5.0},
+    "quick": {"per_track": 2, "burst": 10, "idle": 60.0, "webhooks": 60, "poll_seconds": 5.0},
     "full": {"per_track": 10, "burst": 300, "idle": 600.0, "webhooks": 400, "poll_seconds": 20.0},
 }
 

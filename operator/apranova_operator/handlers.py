@@ -205,6 +205,8 @@ def _register_child(
             return
         mine = event_type == "MODIFIED" and await _own(kind, body, own)
         full = child_work(kind, event_type, body, mine, own.applied_generation(kind, body))
+        if full is False and not own.readiness_changed(kind, body):
+            return  # a Deployment status change that changes nothing the enrollment shows
         if full is not None:
             log.debug(
                 "%s event of %s %s/%s (v%s): %s of %s",

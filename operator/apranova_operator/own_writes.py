@@ -1,4 +1,5 @@
-"""The operator's own writes, so the watch events they cause are not mistaken for someone else's.
+"""The operator's own writes, so the watch events they cause are not mistaken for someone else's,
+and what it last saw of each child (a Deployment's readiness).
 
 Every server-side apply or patch answers the object as written, with its new
 ``resourceVersion``; the watch event of that write carries the same version. Recording the
@@ -24,6 +25,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from apranova_operator.render.status import deployment_readiness
+
 Key = tuple[str, str, str]
 
 
@@ -41,6 +44,16 @@ class OwnWrites:
         self._generations: dict[Key, int] = {}
         self._in_flight: Counter[Key] = Counter()
         self._lock = threading.Lock()
+        self._readiness: dict[Key, tuple[bool, str]] = {}
+
+    def readiness_changed(self, kind: str, body: Mapping[str, Any]) -> bool:
+        """Whether a Deployment's readiness (as the status reports it) differs from the last one
+        seen for it; remembers this one."""
+        key = object_key(kind, body)
+        readiness = deployment_readiness(body)
+        changed = self._readiness.get(key) != readiness
+        self._readiness[key] = readiness
+        return changed
 
     @contextmanager
     def writing(self, key: Key) -> Iterator[None]:
@@ -90,3 +103,4 @@ class OwnWrites:
         key = object_key(kind, body)
         self._versions.pop(key, None)
         self._generations.pop(key, None)
+        self._readiness.pop(key, None)

@@ -161,6 +161,9 @@ class CountingProxy:
             headers=headers,
             data=body or None,
             allow_redirects=False,
+            # aiohttp would label a body without Content-Type application/octet-stream; the
+            # API server reads an unlabelled body as JSON, as the client meant.
+            skip_auto_headers=("Content-Type",),
         ) as upstream:
             response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
             for key, value in upstream.headers.items():
@@ -170,9 +173,9 @@ class CountingProxy:
             try:
                 async for chunk in upstream.content.iter_any():
                     await response.write(chunk)
+                await response.write_eof()
             except (ConnectionResetError, aiohttp.ClientError):
-                return response
-            await response.write_eof()
+                pass  # the client went away (a watch it stopped): nothing more to send
             return response
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -77,7 +77,14 @@ def verify_session(
     """202 until the account and the enrollment exist, then 200 with the enrollment phase."""
     if not session_id:
         raise HTTPException(400, "session_id is required")
-    result = verify_checkout_session(services_of(request), session_id)
+    accounts = getattr(request.app.state, "accounts", None)
+    cache = accounts.status_cache if accounts is not None else None
+
+    def cached(name: str) -> dict[str, Any] | None:
+        view = cache.get(name) if cache is not None and cache.synced else None
+        return dict(view.raw) if view is not None else None
+
+    result = verify_checkout_session(services_of(request), session_id, cached)
     return JSONResponse(result.body, status_code=result.status)
 
 

@@ -33,6 +33,17 @@ def test_own_writes_are_recognised_by_version_and_forgotten_when_gone() -> None:
     assert len(own) == 0 and own.applied_generation("Deployment", _deployment("11", 1)) is None
 
 
+def test_a_deployment_status_change_matters_only_when_readiness_changes() -> None:
+    own = OwnWrites()
+    rolling = _deployment("10", 1, observed=1)
+    rolling["status"].update(updatedReplicas=1, availableReplicas=0)
+    assert own.readiness_changed("Deployment", rolling)
+    assert not own.readiness_changed("Deployment", {**rolling, "metadata": rolling["metadata"]})
+    available = _deployment("11", 1, observed=1)
+    available["status"].update(updatedReplicas=1, availableReplicas=1)
+    assert own.readiness_changed("Deployment", available)
+
+
 def test_a_controller_touching_a_deployment_the_operator_applied_is_not_drift() -> None:
     revision_annotated = _deployment("11", 1)
     assert child_work("Deployment", "MODIFIED", revision_annotated, applied_generation=1) is False
