@@ -3,10 +3,12 @@ selectors, one Event per kind of change."""
 
 from __future__ import annotations
 
+import asyncio
+
 from apranova_operator import labels
 from apranova_operator.event_summary import objects_message, transitions_event
 from apranova_operator.handlers import CHILD_RESOURCES, child_work, watch_label_selectors
-from apranova_operator.own_writes import OwnWrites
+from apranova_operator.own_writes import OwnWrites, object_key
 
 
 def _deployment(version: str, generation: int, observed: int | None = None) -> dict:
@@ -87,3 +89,19 @@ def test_one_event_per_kind_of_change() -> None:
         ("ToolsReady=False (Down)"),
     )
     assert transitions_event(before, []) is None
+
+
+def test_an_event_waits_for_the_answer_of_a_write_in_flight() -> None:
+    own = OwnWrites()
+    body = _deployment("10", 1)
+
+    async def judge_during_write() -> None:
+        with own.writing(object_key("Deployment", body)):
+            waiting = asyncio.create_task(own.settled("Deployment", body))
+            await asyncio.sleep(0.05)
+            assert not waiting.done()
+            own.note(body)
+        await waiting
+        assert own.is_own("Deployment", body)
+
+    asyncio.run(judge_during_write())
