@@ -1,4 +1,4 @@
-"""The ``apranova`` command: ``cluster``, ``operator``, ``api`` and ``run``."""
+"""The ``apranova`` command: ``cluster`` (local control plane), ``operator`` and ``api``."""
 
 from __future__ import annotations
 
@@ -8,8 +8,14 @@ from collections.abc import Sequence
 
 
 def _cluster(args: argparse.Namespace) -> int:
-    from apranova import cluster
-
+    try:
+        from apranova.local import cluster
+    except ImportError as error:
+        print(
+            f"apranova cluster needs the local tools: pip install 'apranova[local]' ({error})",
+            file=sys.stderr,
+        )
+        return 2
     return cluster.main(args)
 
 

@@ -34,6 +34,8 @@ from apranova_api.accounts.sessions import create_session
 from apranova_api.db import make_engine
 from apranova_api.models import Payment, User
 from apranova_api.payments.signature import sign_payload
+from apranova_contract.labels import ENROLLMENT_PLURAL as PLURAL
+from apranova_contract.labels import GROUP, TRACK_PLURAL, VERSION
 from apranova_operator.kube import Kube
 from bench import floor
 from bench.stack import RUN_LABEL, Stack
@@ -42,7 +44,6 @@ from bench.tracker import FirstTimes
 from tests.support.operator_process import create_enrollments
 from tests.support.prometheus import metric_sum
 
-GROUP, VERSION, PLURAL = "apranova.io", "v1alpha1", "studentenrollments"
 TRACKS = {"fsd": "FSD", "dp": "DP"}
 SAMPLE_TIMEOUT = 300.0
 
@@ -137,7 +138,7 @@ def apiserver_request_total(stack: Stack) -> float:
 
 
 def track_spec(stack: Stack, track: str) -> dict[str, Any]:
-    return stack.objects().get_cluster_custom_object(GROUP, VERSION, "tracks", track)["spec"]
+    return stack.objects().get_cluster_custom_object(GROUP, VERSION, TRACK_PLURAL, track)["spec"]
 
 
 def floor_kube(stack: Stack) -> Kube:
@@ -397,7 +398,7 @@ def idle(stack: Stack, seconds: float, enrollments: int, rss_before_burst: float
 
 
 def _student_roles_and_schemas(stack: Stack, usernames: set[str]) -> tuple[int, int]:
-    from apranova import names
+    from apranova_contract import names
 
     assert stack.postgres is not None
     wanted = sorted(names.role_name(u) for u in usernames)

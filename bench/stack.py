@@ -22,8 +22,9 @@ from typing import Any
 from filelock import FileLock
 from kubernetes import client, config
 
-from apranova import cluster
-from apranova.local_postgres import LocalPostgres, free_port
+from apranova.local import cluster
+from apranova.local.postgres import LocalPostgres, free_port
+from apranova_contract.labels import GROUP, TRACK_PLURAL, VERSION
 from tests.support.api_process import ApiProcess, start_api
 from tests.support.apiserver_proxy import CountingProxy
 from tests.support.fake_discord import FakeDiscord
@@ -102,7 +103,7 @@ class Stack:
         self.api_client = config.new_client_from_config(config_file=self.kubeconfig)
         self.exits.callback(self.api_client.close)
         objects = self.objects()
-        fsd = objects.get_cluster_custom_object("apranova.io", "v1alpha1", "tracks", "fsd")
+        fsd = objects.get_cluster_custom_object(GROUP, VERSION, TRACK_PLURAL, "fsd")
         copy = {key: fsd[key] for key in ("apiVersion", "kind", "spec")}
         copy["metadata"] = {"name": self.burst_track}
         for tool in copy["spec"]["tools"]:
@@ -110,12 +111,12 @@ class Stack:
                 "requests": {"cpu": "5m", "memory": "16Mi"},
                 "limits": {"cpu": "100m", "memory": "128Mi"},
             }
-        objects.create_cluster_custom_object("apranova.io", "v1alpha1", "tracks", copy)
+        objects.create_cluster_custom_object(GROUP, VERSION, TRACK_PLURAL, copy)
         self.exits.callback(
             objects.delete_cluster_custom_object,
-            "apranova.io",
-            "v1alpha1",
-            "tracks",
+            GROUP,
+            VERSION,
+            TRACK_PLURAL,
             self.burst_track,
         )
         root = Path(tempfile.mkdtemp(prefix="apranova-bench-pg-"))

@@ -14,26 +14,14 @@ from typing import Any
 
 import kopf
 
-from apranova_operator import labels
+from apranova_contract import labels
+from apranova_operator.kube import CHILD_KINDS, RESOURCES
 from apranova_operator.metrics import ENROLLMENT_PHASES
 from apranova_operator.own_writes import OwnWrites
 from apranova_operator.reconciler import Reconciler
 from apranova_operator.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
-
-CHILD_RESOURCES: dict[str, tuple[str, str, str]] = {
-    "Namespace": ("", "v1", "namespaces"),
-    "ServiceAccount": ("", "v1", "serviceaccounts"),
-    "Secret": ("", "v1", "secrets"),
-    "ResourceQuota": ("", "v1", "resourcequotas"),
-    "LimitRange": ("", "v1", "limitranges"),
-    "PersistentVolumeClaim": ("", "v1", "persistentvolumeclaims"),
-    "Service": ("", "v1", "services"),
-    "NetworkPolicy": ("networking.k8s.io", "v1", "networkpolicies"),
-    "Ingress": ("networking.k8s.io", "v1", "ingresses"),
-    "Deployment": ("apps", "v1", "deployments"),
-}
 
 
 def enrollment_needs_work(
@@ -88,15 +76,18 @@ def child_work(
     return True
 
 
+def child_resource(kind: str) -> tuple[str, str, str]:
+    """``(group, version, plural)`` of a child kind."""
+    resource = RESOURCES[kind]
+    return resource.group, resource.version, resource.plural
+
+
 def watch_label_selectors(selector: Mapping[str, str]) -> dict[tuple[str, str, str], str]:
     """Label selectors Kopf sends to the API server with each watch (``labelSelector``), so the
     operator receives only its own enrollments and children, not every Secret, Deployment and
     Service of the cluster: ``(group, version, plural)`` to selector."""
     pairs = [f"{key}={value}" for key, value in sorted(selector.items())]
-    found = {
-        (group, version, plural): ",".join([labels.ENROLLMENT, *pairs])
-        for group, version, plural in CHILD_RESOURCES.values()
-    }
+    found = {child_resource(kind): ",".join([labels.ENROLLMENT, *pairs]) for kind in CHILD_KINDS}
     if pairs:
         found[(labels.GROUP, labels.VERSION, labels.ENROLLMENT_PLURAL)] = ",".join(pairs)
     return found
@@ -176,7 +167,8 @@ def build_registry(
             if labels.track_resource_name(wanted) == track:
                 queue.request(enrollment["metadata"]["name"])
 
-    for kind, (group, version, plural) in CHILD_RESOURCES.items():
+    for kind in CHILD_KINDS:
+        group, version, plural = child_resource(kind)
         _register_child(registry, queue, kind, group, version, plural, selected, own, terminating)
     return registry
 

@@ -20,8 +20,9 @@ import pytest
 import yaml
 from kubernetes import client
 
-from apranova_operator import labels
-from apranova_operator.handlers import CHILD_RESOURCES
+from apranova_contract import labels
+from apranova_operator.handlers import child_resource
+from apranova_operator.kube import CHILD_KINDS
 from tests.support.apiserver_proxy import CountingProxy
 from tests.support.operator_process import (
     GROUP,
@@ -111,7 +112,7 @@ def _ready(objects: client.CustomObjectsApi, name: str) -> bool:
 def test_child_watches_are_filtered_by_the_api_server(
     operator: OperatorProcess, proxy: CountingProxy
 ) -> None:
-    plurals = {plural for _, _, plural in CHILD_RESOURCES.values()}
+    plurals = {child_resource(kind)[2] for kind in CHILD_KINDS}
 
     def watched() -> dict[str, list[str]]:
         found: dict[str, list[str]] = {}

@@ -24,7 +24,7 @@ import aiohttp
 import yaml
 from aiohttp import web
 
-from apranova.local_postgres import free_port
+from apranova.local.postgres import free_port
 
 _HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "transfer-encoding", "content-length", "host", "upgrade"}

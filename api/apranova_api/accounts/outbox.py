@@ -24,7 +24,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from apranova_api.accounts.clock import as_utc, utc_now
 from apranova_api.accounts.emails import Links, password_reset_email, welcome_email
-from apranova_api.accounts.mail import parse_smtp_url, send_message
 from apranova_api.accounts.models import OutboxMessage
 from apranova_api.accounts.password_tokens import (
     PURPOSE_RESET,
@@ -33,6 +32,7 @@ from apranova_api.accounts.password_tokens import (
 )
 from apranova_api.accounts.settings import AccountsSettings
 from apranova_api.accounts.welcome import PASSWORD_RESET, WELCOME
+from apranova_api.adapters.mail import parse_smtp_url, send_message
 from apranova_api.models import User
 
 MESSAGES_PER_ROUND = 100

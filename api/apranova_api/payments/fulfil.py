@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from apranova.names import username_candidate
 from apranova_api.curriculum import TRACKS, load_curriculum
 from apranova_api.metrics import ENROLLMENT_SYNCS, FULFILMENTS
 from apranova_api.models import (
@@ -37,6 +36,7 @@ from apranova_api.payments.enrollment import desired_enrollment, ensure_enrollme
 from apranova_api.payments.gateway import CheckoutSnapshot
 from apranova_api.payments.transactions import run_in_transaction
 from apranova_api.services import Services
+from apranova_contract.names import username_candidate
 
 USERNAME_ATTEMPTS = 50
 
@@ -225,7 +225,7 @@ def fulfil_checkout_session(
     """Fulfil ``session_id`` if paid and not yet fulfilled; always sync the enrollment after.
 
     Raises :class:`~apranova_api.payments.gateway.GatewayUnavailableError` or
-    :class:`~apranova_api.kube.KubeUnavailableError` when a retry later can succeed, and
+    :class:`~apranova_api.adapters.kube.KubeUnavailableError` when a retry later can succeed, and
     :class:`~apranova_api.payments.gateway.SessionNotFoundError` for an unknown session.
     """
     snapshot = services.gateway.retrieve_session(session_id)

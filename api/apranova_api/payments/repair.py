@@ -12,12 +12,12 @@ import threading
 
 from sqlalchemy import select
 
-from apranova.names import enrollment_name
-from apranova_api.kube import KubeUnavailableError
+from apranova_api.adapters.kube import KubeUnavailableError
 from apranova_api.metrics import REPAIR_RUNS
 from apranova_api.models import SUSPENDED, User
 from apranova_api.payments.fulfil import sync_enrollment
 from apranova_api.services import Services
+from apranova_contract.names import enrollment_name
 
 log = logging.getLogger(__name__)
 

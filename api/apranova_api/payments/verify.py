@@ -6,18 +6,20 @@ plain data; never a login token.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 
-from apranova.names import enrollment_name
-from apranova_api.kube import KubeUnavailableError
+from apranova_api.adapters.kube import KubeUnavailableError
 from apranova_api.models import Order, Payment, User
 from apranova_api.payments.fulfil import fulfil_checkout_session, sync_enrollment
 from apranova_api.payments.gateway import GatewayUnavailableError, SessionNotFoundError
 from apranova_api.services import Services
+from apranova_contract.names import enrollment_name
+from apranova_contract.status import PENDING as PENDING_PHASE
+from apranova_contract.status import enrollment_view
 
 
 @dataclass(frozen=True)
@@ -33,16 +35,15 @@ PENDING = Verification(202, {"status": "pending", "retryAfterSeconds": 3})
 
 def ready_body(user: User, enrollment: dict[str, Any]) -> dict[str, Any]:
     """The 200 body from the user and the enrollment object (pure)."""
-    status = enrollment.get("status") or {}
-    integrations = status.get("integrations") or {}
+    view = enrollment_view(enrollment)
     return {
         "status": "enrolled",
         "email": user.email,
         "name": user.name,
         "username": user.username,
         "track": user.track,
-        "phase": status.get("phase") or "Pending",
-        "discordInvite": integrations.get("discordInvite"),
+        "phase": view.phase or PENDING_PHASE,
+        "discordInvite": view.discord_invite,
     }
 
 
@@ -66,17 +67,11 @@ def _user_for_session(services: Services, session_id: str) -> User | None:
         return db.get(User, payment.user_id)
 
 
-CachedEnrollment = Callable[[str], Mapping[str, Any] | None]
-"""An enrollment by name from the API's status cache (None: not there, or the cache not synced)."""
-
-
-def verify_checkout_session(
-    services: Services, session_id: str, cached: CachedEnrollment | None = None
-) -> Verification:
+def verify_checkout_session(services: Services, session_id: str) -> Verification:
     """202 while fulfilment or the enrollment is on its way; 200 once both exist; 404.
 
-    ``cached`` answers the enrollment from the status cache, so the success page's polls cost
-    the API server nothing; the API server is asked only when the cache does not have it yet.
+    The enrollment comes from the status cache once it has synced, so the success page's polls
+    cost the API server nothing; the API server is asked only when the cache does not have it.
     """
     if not _known_session(services, session_id):
         return Verification(404, {"detail": "unknown checkout session"})
@@ -90,7 +85,9 @@ def verify_checkout_session(
             if user is None:
                 return PENDING
         name = enrollment_name(user.username)
-        enrollment = cached(name) if cached is not None else None
+        cache = services.status_cache
+        view = cache.get(name) if cache.synced else None
+        enrollment: Mapping[str, Any] | None = view.raw if view is not None else None
         if enrollment is None:
             enrollment = services.kube.get_enrollment(name)
         if enrollment is None:

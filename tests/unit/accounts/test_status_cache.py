@@ -2,12 +2,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from apranova_api.status_cache import (
+from apranova_api.adapters.status_cache import apply_event, host_owners
+from apranova_contract.status import (
     EnrollmentView,
-    apply_event,
     enrollment_view,
     host_of,
-    host_owners,
     integrations_settled,
 )
 

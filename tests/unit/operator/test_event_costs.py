@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 
-from apranova_operator import labels
+from apranova_contract import labels
 from apranova_operator.event_summary import objects_message, transitions_event
-from apranova_operator.handlers import CHILD_RESOURCES, child_work, watch_label_selectors
+from apranova_operator.handlers import child_resource, child_work, watch_label_selectors
+from apranova_operator.kube import CHILD_KINDS
 from apranova_operator.own_writes import OwnWrites, object_key
 
 
@@ -58,10 +59,8 @@ def test_a_controller_touching_a_deployment_the_operator_applied_is_not_drift() 
 
 def test_watches_carry_label_selectors_for_the_server() -> None:
     selectors = watch_label_selectors({"apranova.io/test-run": "abc"})
-    for group, version, plural in CHILD_RESOURCES.values():
-        assert selectors[(group, version, plural)] == (
-            f"{labels.ENROLLMENT},apranova.io/test-run=abc"
-        )
+    for kind in CHILD_KINDS:
+        assert selectors[child_resource(kind)] == (f"{labels.ENROLLMENT},apranova.io/test-run=abc")
     enrollments = (labels.GROUP, labels.VERSION, labels.ENROLLMENT_PLURAL)
     assert selectors[enrollments] == "apranova.io/test-run=abc"
     assert enrollments not in watch_label_selectors({})

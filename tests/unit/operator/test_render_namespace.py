@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from apranova_operator import labels
+from apranova_contract import labels
 from apranova_operator.render import namespace, network, quota
 from apranova_operator.render.context import RenderContext, render_context
 from apranova_operator.settings import OperatorSettings
