@@ -410,6 +410,17 @@ def _student_roles_and_schemas(stack: Stack, usernames: set[str]) -> tuple[int, 
     return roles, schemas
 
 
+def release_finalizers(stack: Stack) -> None:
+    """Let go of the run's enrollments the operator could not finish deleting in time: once the
+    run's operator stops, nothing would ever remove its finalizer."""
+    objects = stack.objects()
+    for item in objects.list_cluster_custom_object(
+        GROUP, VERSION, PLURAL, label_selector=stack.selector
+    )["items"]:
+        patch = {"metadata": {"finalizers": None}}
+        objects.patch_cluster_custom_object(GROUP, VERSION, PLURAL, item["metadata"]["name"], patch)
+
+
 def delete(stack: Stack) -> dict[str, Any]:
     """Every enrollment of the run deleted at once → all gone; what is left behind."""
     objects = stack.objects()

@@ -120,7 +120,10 @@ def main(argv: list[str] | None = None) -> int:
         record("delete", phases.delete(stack))
     finally:
         if stack.operator is not None and stack.api_client is not None:
-            delete_enrollments(stack.api_client, stack.selector)
+            try:
+                delete_enrollments(stack.api_client, stack.selector, timeout=900)
+            except TimeoutError:
+                phases.release_finalizers(stack)
         stack.close()
     result = summary(results, mode, time.monotonic() - started)
     (args.out / "summary.json").write_text(json.dumps(result, indent=2) + "\n")
