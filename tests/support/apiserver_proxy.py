@@ -125,6 +125,10 @@ class CountingProxy:
         try:
             loop.run_forever()
         finally:
+            pending = asyncio.all_tasks(loop)
+            for task in pending:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             loop.run_until_complete(session.close())
             loop.run_until_complete(runner.cleanup())
             loop.close()
