@@ -303,14 +303,14 @@ def burst(stack: Stack, count: int, profile: Path | None = None) -> dict[str, An
     by_verb_after = proxy.snapshot()
     cluster_requests = apiserver_request_total(stack) - cluster_before
     metrics_after = reconcile_counts(operator_metrics(stack))
-    progress = sorted(t - started for t in ready.times.values())
+    progress = sorted(ready.times[name] - started for name in names if name in ready.times)
 
     floor_result = burst_floor(stack, count)
     return {
         "burst_n": count,
         "all_ready": all_ready,
         "burst_seconds": round(seconds, 2),
-        "burst_per_s": round(len(ready.times) / seconds, 3),
+        "burst_per_s": round(len(progress) / seconds, 3),
         "progress_s": [round(t, 2) for t in progress],
         "rss_samples": [(round(t, 1), round(m, 1)) for t, m in sampler.samples],
         "operator_rss_before_mib": round(rss_before, 1),

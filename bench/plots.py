@@ -62,6 +62,21 @@ def write_plots(results: dict[str, Any], folder: Path) -> list[Path]:
     return written
 
 
+def main() -> None:
+    """``python -m bench.plots [folder]``: redraw the plots from a run's JSON files."""
+    import json
+    import sys
+
+    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent / "results"
+    results = {
+        name: json.loads((folder / f"{name}.json").read_text())
+        for name in ("latency", "burst", "idle")
+        if (folder / f"{name}.json").exists()
+    }
+    for path in write_plots(results, folder):
+        print(f"plot: {path}")
+
+
 def _save(figure: Any, path: Path) -> Path:
     figure.tight_layout()
     figure.savefig(path, dpi=100)
@@ -69,3 +84,7 @@ def _save(figure: Any, path: Path) -> Path:
 
     plt.close(figure)
     return path
+
+
+if __name__ == "__main__":
+    main()

@@ -57,7 +57,7 @@ log = logging.getLogger(__name__)
 PRUNABLE_TOOL_KINDS = ("Deployment", "Service", "Ingress", "PersistentVolumeClaim", "Secret")
 NAMESPACE_RETRY = 2.0
 """Seconds between looks at a namespace being deleted (its deletion event also triggers one)."""
-NAMESPACE_RECHECK = 60.0
+NAMESPACE_RECHECK = 300.0
 """Safety net while a deleted enrollment's namespace empties: the namespace's own deletion event
 normally asks for the last finalizer run long before."""
 CLEANED_UP = "CleanedUp"
