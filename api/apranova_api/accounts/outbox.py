@@ -23,7 +23,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from apranova_api.accounts.clock import as_utc, utc_now
-from apranova_api.accounts.emails import Links, password_reset_email, welcome_email
+from apranova_api.accounts.emails import (
+    Links,
+    password_reset_email,
+    payment_failed_email,
+    welcome_email,
+)
 from apranova_api.accounts.models import OutboxMessage
 from apranova_api.accounts.password_tokens import (
     PURPOSE_RESET,
@@ -128,6 +133,9 @@ class OutboxSender:
             ).first()
             if message is None:
                 return False
+            if message.user_id is None:
+                self._attempt_notice(message, now)
+                return True
             user = session.get(User, message.user_id)
             if user is None or not user.is_active:
                 session.delete(message)
@@ -147,6 +155,19 @@ class OutboxSender:
             self._attempt(session, message, user, invite.invite, now)
             return True
 
+    def _attempt_notice(self, message: OutboxMessage, now: datetime) -> None:
+        """Send a payment notice to a buyer without an account (``recipient``, ``details``)."""
+        details = message.details or {}
+        email = payment_failed_email(
+            sender=self._settings.mail_from,
+            to=message.recipient or "",
+            name=str(details.get("name") or ""),
+            track=str(details.get("track") or ""),
+            reason=str(details.get("reason") or ""),
+            links=self._links,
+        )
+        self._deliver(message, now, lambda: self._send(email))
+
     def _attempt(
         self,
         session: Session,
@@ -155,10 +176,17 @@ class OutboxSender:
         invite: str | None,
         now: datetime,
     ) -> None:
-        message.attempts += 1
-        try:
+        def send() -> None:
             with session.begin_nested():
                 self._send(self._compose(session, message, user, invite, now))
+
+        self._deliver(message, now, send)
+
+    def _deliver(self, message: OutboxMessage, now: datetime, send: Callable[[], None]) -> None:
+        """One attempt: ``send()``; on failure the message waits (backoff) and is retried."""
+        message.attempts += 1
+        try:
+            send()
         except (smtplib.SMTPException, OSError) as error:
             EMAIL_FAILURES.inc()
             delay = retry_delay(message.attempts, self._settings.outbox_max_backoff_seconds)

@@ -43,10 +43,10 @@ def me(user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
 
 @router.get("/api/accounts/tools/")
 def tools(user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
-    """Each tool's name, URL and readiness, and the Discord invite, from the status cache."""
+    """Each tool's name, URL and readiness, the Discord invite and the GitHub repository."""
     view = enrollment_of(services, user)
     if view is None:
-        return {"phase": None, "tools": [], "discord_invite": None}
+        return {"phase": None, "tools": [], "discord_invite": None, "github_repository": None}
     return {
         "phase": view.phase,
         "tools": [
@@ -54,4 +54,5 @@ def tools(user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
             for t in view.tools
         ],
         "discord_invite": view.discord_invite,
+        "github_repository": view.github_repository,
     }

@@ -8,17 +8,20 @@ twice, or twenty times at once, has the effect of running it once.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from apranova_api.adapters.kube import KubeRejectedError
 from apranova_api.curriculum import TRACKS, load_curriculum
 from apranova_api.metrics import ENROLLMENT_SYNCS, FULFILMENTS
 from apranova_api.models import (
     ENROLLED,
+    ORDER_EXPIRED,
+    ORDER_OPEN,
     ORDER_PAID,
+    ORDER_PROCESSING,
     PAYMENT_SUCCEEDED,
     PROGRESS_LOCKED,
     PROGRESS_UNLOCKED,
@@ -33,14 +36,21 @@ from apranova_api.models import (
     User,
 )
 from apranova_api.payments.enrollment import desired_enrollment, ensure_enrollment, facts_for_user
-from apranova_api.payments.gateway import CheckoutSnapshot
+from apranova_api.payments.gateway import CheckoutSnapshot, GatewayRejectedError
+from apranova_api.payments.parking import (
+    CLUSTER,
+    STRIPE,
+    VALIDATION,
+    announce_park,
+    park_user_fulfilments,
+    record_park,
+)
 from apranova_api.payments.transactions import run_in_transaction
 from apranova_api.services import Services
 from apranova_contract.names import username_candidate
+from apranova_contract.student_fields import email_problem
 
 USERNAME_ATTEMPTS = 50
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -53,7 +63,8 @@ class EventRef:
 
 @dataclass(frozen=True)
 class FulfilmentResult:
-    """``fulfilled``, ``already_fulfilled``, ``not_paid`` or ``rejected``; the user if any."""
+    """``fulfilled``, ``already_fulfilled``, ``not_paid``, ``rejected`` (parked before any
+    write: the session breaks a rule) or ``parked`` (a permanent failure after); the user."""
 
     outcome: str
     user_id: int | None = None
@@ -68,7 +79,21 @@ def rejection_reason(snapshot: CheckoutSnapshot) -> str:
         return f"unknown track {snapshot.metadata.get('track')!r} in session metadata"
     if not snapshot.customer_email or "@" not in snapshot.customer_email:
         return "session has no customer email"
-    return ""
+    return email_problem(snapshot.customer_email.strip())
+
+
+def order_status_after(current: str, snapshot: CheckoutSnapshot) -> str:
+    """The order's status once Stripe says ``snapshot`` about its unpaid session (pure).
+
+    Complete but unpaid is a delayed method still settling (``PROCESSING``); ``expired`` ends
+    it. A status only moves forward: a failed delayed payment leaves the session ``complete``
+    and ``unpaid`` at Stripe, and must stay ``FAILED`` here.
+    """
+    if snapshot.status == "expired" and current in (ORDER_OPEN, ORDER_PROCESSING):
+        return ORDER_EXPIRED
+    if snapshot.status == "complete" and current == ORDER_OPEN:
+        return ORDER_PROCESSING
+    return current
 
 
 def progress_rows(user_id: int, track: str) -> list[StudentProgress]:
@@ -127,6 +152,15 @@ def _create_user(db: Session, snapshot: CheckoutSnapshot, email: str, track: str
     return user
 
 
+def _record_unpaid(db: Session, snapshot: CheckoutSnapshot) -> None:
+    order = db.get(Order, snapshot.client_reference_id) if snapshot.client_reference_id else None
+    if order is None:
+        return
+    order.status = order_status_after(order.status, snapshot)
+    if snapshot.customer_email:
+        order.customer_email = snapshot.customer_email.strip()[:320]
+
+
 def record_fulfilment(
     db: Session, snapshot: CheckoutSnapshot, event: EventRef | None
 ) -> FulfilmentResult:
@@ -138,16 +172,12 @@ def record_fulfilment(
     if existing is not None:
         return FulfilmentResult("already_fulfilled", existing.user_id)
     if not snapshot.paid:
+        _record_unpaid(db, snapshot)
         return FulfilmentResult("not_paid", reason=f"payment_status={snapshot.payment_status}")
     reason = rejection_reason(snapshot)
     if reason:
-        db.add(
-            AuditLog(
-                action="fulfilment_rejected",
-                details={"checkout_session_id": snapshot.id, "reason": reason},
-            )
-        )
-        return FulfilmentResult("rejected", reason=reason)
+        new = record_park(db, snapshot.id, None, VALIDATION, reason)
+        return FulfilmentResult("rejected", reason=reason if new else "")
     email = (snapshot.customer_email or "").strip().lower()
     track = snapshot.metadata["track"]
     user = db.scalars(select(User).where(User.email == email)).first()
@@ -206,15 +236,24 @@ def record_fulfilment(
 
 
 def sync_enrollment(services: Services, user_id: int) -> str:
-    """Make the user's StudentEnrollment match the database; raises when the cluster is down."""
+    """Make the user's StudentEnrollment match the database; returns what it did.
+
+    Raises ``KubeUnavailableError`` when the cluster is down (temporary). When the cluster
+    refuses the enrollment for good (``KubeRejectedError``: 4xx), the user's fulfilments are
+    parked and ``"parked"`` is returned: nothing is retried, nothing else stops.
+    """
     with services.sessions() as db:
         user = db.get(User, user_id)
         if user is None:
             return "no_user"
         facts = facts_for_user(db, user)
-    result = ensure_enrollment(
-        services.kube, desired_enrollment(facts, services.settings.ENROLLMENT_LABELS)
-    )
+    try:
+        result = ensure_enrollment(
+            services.kube, desired_enrollment(facts, services.settings.ENROLLMENT_LABELS)
+        )
+    except KubeRejectedError as error:
+        park_user_fulfilments(services, user_id, CLUSTER, str(error))
+        result = "parked"
     ENROLLMENT_SYNCS.labels(result=result).inc()
     return result
 
@@ -227,14 +266,25 @@ def fulfil_checkout_session(
     Raises :class:`~apranova_api.payments.gateway.GatewayUnavailableError` or
     :class:`~apranova_api.adapters.kube.KubeUnavailableError` when a retry later can succeed, and
     :class:`~apranova_api.payments.gateway.SessionNotFoundError` for an unknown session.
+    Permanent failures (Stripe refusing the read, the session breaking a rule, the cluster
+    refusing the enrollment) park the fulfilment and return ``rejected`` or ``parked``.
     """
-    snapshot = services.gateway.retrieve_session(session_id)
+    try:
+        snapshot = services.gateway.retrieve_session(session_id)
+    except GatewayRejectedError as error:
+        reason = str(error)
+        if run_in_transaction(
+            services.sessions, lambda db: record_park(db, session_id, None, STRIPE, reason)
+        ):
+            announce_park(session_id, STRIPE, reason)
+        FULFILMENTS.labels(outcome="parked").inc()
+        return FulfilmentResult("parked", reason=reason)
     result = run_in_transaction(
         services.sessions, lambda db: record_fulfilment(db, snapshot, event)
     )
     FULFILMENTS.labels(outcome=result.outcome).inc()
-    if result.outcome == "rejected":
-        log.error("paid checkout session %s cannot be fulfilled: %s", session_id, result.reason)
-    if result.user_id is not None:
-        sync_enrollment(services, result.user_id)
+    if result.outcome == "rejected" and result.reason:
+        announce_park(session_id, VALIDATION, result.reason)
+    if result.user_id is not None and sync_enrollment(services, result.user_id) == "parked":
+        return FulfilmentResult("parked", result.user_id, "the cluster refused the enrollment")
     return result

@@ -3,6 +3,9 @@
 A webhook that committed its rows while the cluster was down answered 503 and Stripe will
 retry; this loop does not wait for that. Each pass lists the enrollments once and syncs every
 user whose enrollment is missing, or who is suspended (so a refund during an outage lands).
+A student the cluster refuses for good (4xx) is parked by :func:`sync_enrollment` and the pass
+goes on with the others; parked students are left to support in later passes. Only a cluster
+that cannot be reached (temporary) ends a pass early: the next pass tries everyone again.
 """
 
 from __future__ import annotations
@@ -16,18 +19,23 @@ from apranova_api.adapters.kube import KubeUnavailableError
 from apranova_api.metrics import REPAIR_RUNS
 from apranova_api.models import SUSPENDED, User
 from apranova_api.payments.fulfil import sync_enrollment
+from apranova_api.payments.parking import parked_user_ids
 from apranova_api.services import Services
 from apranova_contract.names import enrollment_name
 
 log = logging.getLogger(__name__)
 
 
-def users_to_sync(users: list[tuple[int, str, str]], existing: set[str]) -> list[int]:
-    """Ids of users (id, username, status) whose enrollment is missing or suspended (pure)."""
+def users_to_sync(
+    users: list[tuple[int, str, str]], existing: set[str], parked: frozenset[int] = frozenset()
+) -> list[int]:
+    """Ids of users (id, username, status) whose enrollment is missing or suspended, except
+    the ``parked`` ones (pure)."""
     return [
         user_id
         for user_id, username, status in users
-        if status == SUSPENDED or enrollment_name(username) not in existing
+        if user_id not in parked
+        and (status == SUSPENDED or enrollment_name(username) not in existing)
     ]
 
 
@@ -40,7 +48,8 @@ def repair_once(services: Services) -> int:
                 User.payment_verified.is_(True)
             )
         ).all()
-    todo = users_to_sync([(r[0], r[1], r[2]) for r in rows], existing)
+        parked = frozenset(parked_user_ids(db))
+    todo = users_to_sync([(r[0], r[1], r[2]) for r in rows], existing, parked)
     for user_id in todo:
         sync_enrollment(services, user_id)
     return len(todo)

@@ -1,102 +1,134 @@
-"""``GET /api/payments/verify-checkout-session/``: is the student's enrollment there yet?
+"""``GET /api/payments/verify-checkout-session/``: where is the buyer of this session?
 
-Completes a fulfilment whose webhook is late (the same function the webhook calls). Answers
-plain data; never a login token.
+Answered from the database (and the enrollment's existence in the cluster), never by waiting for
+Stripe: when the session's fate is still open, a poll may hand one Stripe re-read to the payment
+worker, at most once per session every ``STRIPE_POLL_INTERVAL_SECONDS`` whatever the number of
+polls or API processes (the claim is an atomic update of ``orders.stripe_checked_at``). That
+re-read runs the same fulfilment as the webhook, so a late webhook never strands a buyer. The
+states are in :mod:`apranova_api.payments.verify_states`. Never a login token.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import logging
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 
 from apranova_api.adapters.kube import KubeUnavailableError
-from apranova_api.models import Order, Payment, User
+from apranova_api.metrics import STRIPE_CHECKS
+from apranova_api.models import Order, Payment, User, utcnow
 from apranova_api.payments.fulfil import fulfil_checkout_session, sync_enrollment
-from apranova_api.payments.gateway import GatewayUnavailableError, SessionNotFoundError
+from apranova_api.payments.gateway import SessionNotFoundError
+from apranova_api.payments.parking import parked_reason
+from apranova_api.payments.verify_states import (
+    FINAL_STATES,
+    Verification,
+    VerifyFacts,
+    VerifyState,
+    answer,
+    decide,
+)
 from apranova_api.services import Services
 from apranova_contract.names import enrollment_name
-from apranova_contract.status import PENDING as PENDING_PHASE
-from apranova_contract.status import enrollment_view
+
+log = logging.getLogger(__name__)
+
+UNKNOWN = Verification(404, {"detail": "unknown checkout session"})
 
 
-@dataclass(frozen=True)
-class Verification:
-    """HTTP status and body."""
-
-    status: int
-    body: dict[str, Any] = field(default_factory=dict)
-
-
-PENDING = Verification(202, {"status": "pending", "retryAfterSeconds": 3})
-
-
-def ready_body(user: User, enrollment: dict[str, Any]) -> dict[str, Any]:
-    """The 200 body from the user and the enrollment object (pure)."""
-    view = enrollment_view(enrollment)
-    return {
-        "status": "enrolled",
-        "email": user.email,
-        "name": user.name,
-        "username": user.username,
-        "track": user.track,
-        "phase": view.phase or PENDING_PHASE,
-        "discordInvite": view.discord_invite,
-    }
-
-
-def _known_session(services: Services, session_id: str) -> bool:
+def read_facts(services: Services, session_id: str) -> tuple[VerifyFacts, User | None] | None:
+    """The database's facts about ``session_id`` and its student; ``None`` when unknown."""
     with services.sessions() as db:
-        if db.scalars(select(Order.id).where(Order.checkout_session_id == session_id)).first():
-            return True
-        return (
-            db.scalars(select(Payment.id).where(Payment.checkout_session_id == session_id)).first()
-            is not None
-        )
-
-
-def _user_for_session(services: Services, session_id: str) -> User | None:
-    with services.sessions() as db:
+        order = db.scalars(select(Order).where(Order.checkout_session_id == session_id)).first()
         payment = db.scalars(
             select(Payment).where(Payment.checkout_session_id == session_id)
         ).first()
-        if payment is None or payment.user_id is None:
+        if order is None and payment is None:
             return None
-        return db.get(User, payment.user_id)
+        user = db.get(User, payment.user_id) if payment and payment.user_id else None
+        facts = VerifyFacts(
+            order_status=order.status if order else None,
+            failure_reason=order.failure_reason if order else None,
+            parked_reason=parked_reason(db, session_id),
+            paid=user is not None,
+        )
+        if user is not None:
+            db.expunge(user)
+        return facts, user
+
+
+def claim_stripe_check(services: Services, session_id: str) -> bool:
+    """``True`` for the one caller allowed to ask Stripe about ``session_id`` now."""
+    now = utcnow()
+    cutoff = now - timedelta(seconds=services.settings.STRIPE_POLL_INTERVAL_SECONDS)
+    with services.sessions.begin() as db:
+        claimed = db.execute(
+            update(Order)
+            .where(
+                Order.checkout_session_id == session_id,
+                or_(Order.stripe_checked_at.is_(None), Order.stripe_checked_at < cutoff),
+            )
+            .values(stripe_checked_at=now)
+        )
+        return bool(claimed.rowcount)  # type: ignore[attr-defined]
+
+
+def refresh_from_stripe(services: Services, session_id: str) -> None:
+    """Re-read the session at Stripe and fulfil it when paid (in the payment worker)."""
+    try:
+        result = fulfil_checkout_session(services, session_id)
+    except SessionNotFoundError:
+        STRIPE_CHECKS.labels(result="unknown_session").inc()
+        log.warning("verify: Stripe does not know checkout session %s", session_id)
+        return
+    STRIPE_CHECKS.labels(result=result.outcome).inc()
+
+
+def _cached_enrollment(services: Services, name: str) -> dict[str, Any] | None:
+    """The enrollment from the status cache once it has synced, so the success page's polls cost
+    the API server nothing; None when the cache does not have it (yet)."""
+    cache = services.status_cache
+    view = cache.get(name) if cache.synced else None
+    return dict(view.raw) if view is not None else None
 
 
 def verify_checkout_session(services: Services, session_id: str) -> Verification:
-    """202 while fulfilment or the enrollment is on its way; 200 once both exist; 404.
+    """The state of ``session_id`` (see :mod:`apranova_api.payments.verify_states`)."""
+    found = read_facts(services, session_id)
+    if found is None:
+        return UNKNOWN
+    facts, user = found
+    if user is not None and facts.parked_reason is None:
+        enrollment = _cached_enrollment(services, enrollment_name(user.username))
+        if enrollment is None:
+            try:
+                enrollment = services.kube.get_enrollment(enrollment_name(user.username))
+            except KubeUnavailableError:
+                enrollment = None
+        if enrollment is None:
+            services.worker.submit_in_background(
+                "sync_enrollment", sync_enrollment, services, user.id, key=f"sync:{user.id}"
+            )
+        student = {
+            "email": user.email,
+            "name": user.name,
+            "username": user.username,
+            "track": user.track,
+        }
+        facts = VerifyFacts(
+            order_status=facts.order_status,
+            paid=True,
+            enrollment=enrollment,
+            student=student,
+        )
+    state = decide(facts)
+    if state not in FINAL_STATES and not facts.paid and claim_stripe_check(services, session_id):
+        services.worker.submit_in_background(
+            "stripe_refresh", refresh_from_stripe, services, session_id, key=f"refresh:{session_id}"
+        )
+    return answer(state, facts)
 
-    The enrollment comes from the status cache once it has synced, so the success page's polls
-    cost the API server nothing; the API server is asked only when the cache does not have it.
-    """
-    if not _known_session(services, session_id):
-        return Verification(404, {"detail": "unknown checkout session"})
-    user = _user_for_session(services, session_id)
-    try:
-        if user is None:
-            result = fulfil_checkout_session(services, session_id)
-            if result.outcome == "rejected":
-                return Verification(409, {"detail": "payment cannot be fulfilled; contact support"})
-            user = _user_for_session(services, session_id)
-            if user is None:
-                return PENDING
-        name = enrollment_name(user.username)
-        cache = services.status_cache
-        view = cache.get(name) if cache.synced else None
-        enrollment: Mapping[str, Any] | None = view.raw if view is not None else None
-        if enrollment is None:
-            enrollment = services.kube.get_enrollment(name)
-        if enrollment is None:
-            sync_enrollment(services, user.id)
-            enrollment = services.kube.get_enrollment(name)
-        if enrollment is None:
-            return PENDING
-    except SessionNotFoundError:
-        return Verification(404, {"detail": "unknown checkout session"})
-    except (GatewayUnavailableError, KubeUnavailableError):
-        return PENDING
-    return Verification(200, ready_body(user, dict(enrollment)))
+
+__all__ = ["Verification", "VerifyState", "verify_checkout_session"]

@@ -1,34 +1,24 @@
-/* /payment/success: ask the API whether the account exists yet; 202 means "retry in 3 s". */
+/* /payment/success while the payment is pending or processing: ask the API again when its
+   answer says (retryAfterSeconds); once the state differs from the one on the page, reload so
+   the server shows the new state (README, "Verify states"). */
 "use strict";
 
 (function () {
-  const RETRY_MS = 3000;
+  const DEFAULT_RETRY_SECONDS = 3;
   const PATIENCE_ATTEMPTS = 10;
   const root = document.getElementById("verify");
   const sessionId = root.dataset.sessionId;
-  const waiting = document.getElementById("verify-waiting");
+  const shownState = root.dataset.state;
   const waitingText = document.getElementById("verify-waiting-text");
-  const welcome = document.getElementById("verify-welcome");
-  const problem = document.getElementById("verify-problem");
   let attempts = 0;
 
-  function showOnly(section) {
-    [waiting, welcome, problem].forEach(function (item) { item.hidden = item !== section; });
+  function say(text) {
+    if (waitingText) waitingText.textContent = text;
   }
 
-  function showWelcome(body) {
-    document.getElementById("welcome-email").textContent = body.email;
-    if (body.track) document.getElementById("welcome-track").textContent = " for the " + body.track + " track";
-    if (body.discordInvite) document.getElementById("discord-link").href = body.discordInvite;
-    showOnly(welcome);
-    document.getElementById("welcome-title").focus();
-  }
-
-  function showProblem(title, text) {
-    document.getElementById("problem-title").textContent = title;
-    document.getElementById("problem-text").textContent = text;
-    showOnly(problem);
-    document.getElementById("problem-title").focus();
+  function retryLater(body) {
+    const seconds = (body && body.retryAfterSeconds) || DEFAULT_RETRY_SECONDS;
+    window.setTimeout(check, seconds * 1000);
   }
 
   async function check() {
@@ -38,37 +28,29 @@
         "/api/payments/verify-checkout-session/?session_id=" + encodeURIComponent(sessionId),
       );
     } catch (error) {
-      waitingText.textContent = "We could not reach the server; trying again…";
-      window.setTimeout(check, RETRY_MS);
+      say("We could not reach the server; trying again…");
+      retryLater(null);
       return;
     }
-    if (result.status === 202) {
+    const state = result.body && result.body.status;
+    if (result.status >= 500) {
+      say("The server had a problem; trying again…");
+      retryLater(null);
+      return;
+    }
+    if (state === shownState) {
       attempts += 1;
       if (attempts === PATIENCE_ATTEMPTS) {
-        waitingText.textContent =
-          "This is taking longer than usual; we keep checking. If you left the checkout " +
-          "before paying, choose a track again.";
+        say(
+          "This is taking longer than usual; we keep checking. Once your payment is " +
+            "confirmed you will also get an email from ApraNova.",
+        );
       }
-      window.setTimeout(check, RETRY_MS);
-    } else if (result.status === 200 && result.body && result.body.email) {
-      showWelcome(result.body);
-    } else if (result.status === 404) {
-      showProblem(
-        "We could not find this checkout",
-        "This payment link is unknown. If you paid, check your email for the message from " +
-          "ApraNova; otherwise choose a track to start again.",
-      );
-    } else if (result.status >= 500) {
-      waitingText.textContent = "The server had a problem; trying again…";
-      window.setTimeout(check, RETRY_MS);
-    } else {
-      showProblem(
-        "Your payment did not go through",
-        window.apranova.errorMessage(result.body, "The payment was not completed.") +
-          " You can choose a track and try again.",
-      );
+      retryLater(result.body);
+      return;
     }
+    window.location.reload();
   }
 
-  check();
+  retryLater(null);
 })();
