@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: install system-deps control-plane stripe-mock tools cluster cluster-down run test test-unit test-faults test-tools lint format bench clean
+.PHONY: install system-deps control-plane stripe-mock tools cluster cluster-down run test test-unit test-faults test-tools lint format bench bench-quick clean
 
 install: system-deps $(VENV)/.installed
 
@@ -63,8 +63,16 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: install control-plane
-	@for script in bench/*.py; do echo "==> $$script"; $(BIN)/python $$script; done
+$(VENV)/.bench-installed: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	@touch $@
+
+# Benchmarks (never part of `make test`): every phase on the local stack, results in bench/results/.
+bench: install control-plane $(VENV)/.bench-installed
+	$(BIN)/python -m bench.run
+
+bench-quick: install control-plane $(VENV)/.bench-installed
+	$(BIN)/python -m bench.run --quick
 
 clean:
 	-$(BIN)/apranova cluster down --purge

@@ -16,7 +16,6 @@ import os
 import secrets
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,7 @@ from apranova_contract.labels import (  # noqa: E402
     TRACK_PLURAL,
     VERSION,
 )
-from tests.support.operator_process import enrollment_body, start_operator  # noqa: E402
+from tests.support.operator_process import create_enrollments, start_operator  # noqa: E402
 
 
 def rss_mib(pid: int) -> float:
@@ -91,18 +90,7 @@ def main() -> int:
     figures: dict[str, Any] = {"count": args.count, "rss_mib_start": rss_mib(pid)}
     started = time.monotonic()
     try:
-        with ThreadPoolExecutor(8) as pool:
-            list(
-                pool.map(
-                    lambda name: objects.create_cluster_custom_object(
-                        GROUP,
-                        VERSION,
-                        ENROLLMENT_PLURAL,
-                        enrollment_body(name, track, {"apranova.io/test-run": run}),
-                    ),
-                    names,
-                )
-            )
+        create_enrollments(objects, names, track, {"apranova.io/test-run": run})
         figures["seconds_to_create"] = round(time.monotonic() - started, 1)
         ready = 0
         peak = figures["rss_mib_start"]

@@ -11,6 +11,7 @@ from typing import Any
 from apranova_contract import labels
 from apranova_operator.clock import now_iso
 from apranova_operator.kube import Kube, KubeError
+from apranova_operator.metrics import EVENTS_POSTED
 
 EVENT_NAMESPACE = "default"
 """Events of cluster-scoped objects live in ``default``; ``kubectl describe`` finds them there."""
@@ -62,6 +63,7 @@ class EventRecorder:
     def post(self, involved: Mapping[str, Any], type_: str, reason: str, message: str) -> None:
         body = event_body(involved, type_, reason, message, now_iso(), self._instance)
         log.info("event %s %s: %s", reason, involved["name"], message)
+        EVENTS_POSTED.labels(type_).inc()
         task = asyncio.get_running_loop().create_task(self._create(body))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)

@@ -17,6 +17,7 @@ import kopf
 from apranova_contract import labels
 from apranova_operator.kube import CHILD_KINDS, RESOURCES
 from apranova_operator.metrics import ENROLLMENT_PHASES
+from apranova_operator.own_writes import OwnWrites
 from apranova_operator.reconciler import Reconciler
 from apranova_operator.render.retention import DATA_RETAINED, DELETE_OPT_IN
 from apranova_operator.workqueue import WorkQueue
@@ -24,15 +25,19 @@ from apranova_operator.workqueue import WorkQueue
 log = logging.getLogger(__name__)
 
 
-def enrollment_needs_work(event_type: str | None, body: Mapping[str, Any]) -> bool:
+def enrollment_needs_work(
+    event_type: str | None, body: Mapping[str, Any], known: bool = False
+) -> bool:
     """Whether an enrollment's watch event calls for a full reconcile.
 
-    The initial listing and additions always do; afterwards only a new spec generation, a
-    deletion, a missing finalizer, or an opt-in to delete data it still keeps (the annotation
-    of :mod:`~apranova_operator.render.retention` while the ``DataRetained`` condition stands)
-    do, so the operator's own status writes cause no work.
+    Additions always do, and so does the initial listing for an enrollment this process has not
+    reconciled yet (``known``: a re-listing after the watch expired changes nothing);
+    afterwards only a new spec generation, a deletion, a missing finalizer, or an opt-in to
+    delete data it still keeps (the annotation of :mod:`~apranova_operator.render.retention`
+    while the ``DataRetained`` condition stands) do, so the operator's own status writes cause
+    no work.
     """
-    if event_type in (None, "ADDED"):
+    if event_type == "ADDED" or (event_type is None and not known):
         return True
     metadata = body.get("metadata", {})
     status = body.get("status") or {}
@@ -45,19 +50,30 @@ def enrollment_needs_work(event_type: str | None, body: Mapping[str, Any]) -> bo
     )
 
 
-def child_work(kind: str, event_type: str | None, body: Mapping[str, Any]) -> bool | None:
+def child_work(
+    kind: str,
+    event_type: str | None,
+    body: Mapping[str, Any],
+    own: bool = False,
+    applied_generation: int | None = None,
+) -> bool | None:
     """For a child's watch event: ``True`` full reconcile, ``False`` status refresh, ``None``
-    nothing. The initial listing and additions (the operator's own creations) need nothing;
-    deletions and edits are drift to repair; a Deployment whose status changed only
-    needs its tool's readiness refreshed; status churn of quotas and claims is ignored."""
+    nothing. The initial listing and additions (the operator's own creations) need nothing, nor
+    does the operator's own write (``own``); deletions and edits are drift to repair; a
+    Deployment whose spec generation is the one the operator applied (``applied_generation``;
+    unknown after a restart: its observed generation) only needs its tool's readiness
+    refreshed; status churn of quotas and claims is ignored."""
     if event_type in (None, "ADDED"):
         return None
     if event_type == "DELETED":
         return True
+    if own:
+        return None
     metadata = body.get("metadata", {})
     status = body.get("status") or {}
     if kind == "Deployment":
-        return metadata.get("generation") != status.get("observedGeneration")
+        expected = applied_generation or status.get("observedGeneration")
+        return metadata.get("generation") != expected
     if kind == "ResourceQuota":
         return (body.get("spec") or {}).get("hard") != status.get("hard") or None
     if kind == "PersistentVolumeClaim":
@@ -65,12 +81,47 @@ def child_work(kind: str, event_type: str | None, body: Mapping[str, Any]) -> bo
     return True
 
 
+def child_resource(kind: str) -> tuple[str, str, str]:
+    """``(group, version, plural)`` of a child kind."""
+    resource = RESOURCES[kind]
+    return resource.group, resource.version, resource.plural
+
+
+def watch_label_selectors(selector: Mapping[str, str]) -> dict[tuple[str, str, str], str]:
+    """Label selectors Kopf sends to the API server with each watch (``labelSelector``), so the
+    operator receives only its own enrollments and children, not every Secret, Deployment and
+    Service of the cluster: ``(group, version, plural)`` to selector."""
+    pairs = [f"{key}={value}" for key, value in sorted(selector.items())]
+    found = {child_resource(kind): ",".join([labels.ENROLLMENT, *pairs]) for kind in CHILD_KINDS}
+    if pairs:
+        found[(labels.GROUP, labels.VERSION, labels.ENROLLMENT_PLURAL)] = ",".join(pairs)
+    return found
+
+
+async def _own(kind: str, body: Mapping[str, Any], own: OwnWrites) -> bool:
+    """Whether the event's object is the operator's own last write (once its answer is in)."""
+    await own.settled(kind, body)
+    return own.is_own(kind, body)
+
+
 def build_registry(
-    reconciler: Reconciler, queue: WorkQueue, selector: Mapping[str, str]
+    reconciler: Reconciler,
+    queue: WorkQueue,
+    selector: Mapping[str, str],
+    own_writes: OwnWrites | None = None,
 ) -> kopf.OperatorRegistry:
-    """The operator's handlers, restricted to enrollments (and children) matching ``selector``."""
+    """The operator's handlers, restricted to enrollments (and children) matching ``selector``.
+
+    ``own_writes`` is where the operator's adapter records its writes; their events cause no
+    work. An enrollment being deleted gets one finalizer run when its deletion is first seen
+    and one when its namespace is gone: its own status writes and its children's deletions
+    while the namespace empties call for nothing (``terminating``).
+    """
     registry = kopf.OperatorRegistry()
     selected = dict(selector)
+    own = own_writes if own_writes is not None else OwnWrites()
+    terminating: set[str] = set()
+    known: set[str] = set()
 
     @kopf.on.startup(registry=registry)
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
@@ -78,6 +129,8 @@ def build_registry(
         settings.watching.server_timeout = 300
         settings.watching.client_timeout = 330
         settings.networking.error_backoffs = [1, 2, 5, 10, 20]
+        for resource, label_selector in watch_label_selectors(selected).items():
+            settings.watching.label_selectors[resource] = label_selector
 
     @kopf.on.login(registry=registry)
     def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
@@ -95,7 +148,18 @@ def build_registry(
         if event.get("type") == "DELETED":
             queue.forget(name)
             ENROLLMENT_PHASES.forget(name)
-        elif enrollment_needs_work(event.get("type"), body):
+            terminating.discard(name)
+            known.discard(name)
+            own.forget("StudentEnrollment", body)
+        elif body["metadata"].get("deletionTimestamp"):
+            if name not in terminating:
+                terminating.add(name)
+                queue.request(name)
+        elif event.get("type") is not None and await _own("StudentEnrollment", body, own):
+            return
+        elif enrollment_needs_work(event.get("type"), body, name in known):
+            log.debug("%s event of enrollment %s: full reconcile", event.get("type"), name)
+            known.add(name)
             queue.request(name)
 
     @kopf.on.event(labels.GROUP, labels.VERSION, labels.TRACK_PLURAL, registry=registry)
@@ -109,10 +173,8 @@ def build_registry(
                 queue.request(enrollment["metadata"]["name"])
 
     for kind in CHILD_KINDS:
-        resource = RESOURCES[kind]
-        _register_child(
-            registry, queue, kind, resource.group, resource.version, resource.plural, selected
-        )
+        group, version, plural = child_resource(kind)
+        _register_child(registry, queue, kind, group, version, plural, selected, own, terminating)
     return registry
 
 
@@ -124,13 +186,36 @@ def _register_child(
     version: str,
     plural: str,
     selector: dict[str, str],
+    own: OwnWrites,
+    terminating: set[str],
 ) -> None:
     filters: dict[str, Any] = {**selector, labels.ENROLLMENT: kopf.PRESENT}
 
     async def on_child(event: Mapping[str, Any], body: Mapping[str, Any], **_: Any) -> None:
-        full = child_work(kind, event.get("type"), body)
+        enrollment = body["metadata"]["labels"][labels.ENROLLMENT]
+        event_type = event.get("type")
+        if event_type == "DELETED":
+            own.forget(kind, body)
+        if enrollment in terminating:
+            if kind == "Namespace" and event_type == "DELETED":
+                queue.request(enrollment)
+            return
+        mine = event_type == "MODIFIED" and await _own(kind, body, own)
+        full = child_work(kind, event_type, body, mine, own.applied_generation(kind, body))
+        if full is False and not own.readiness_changed(kind, body):
+            return  # a Deployment status change that changes nothing the enrollment shows
         if full is not None:
-            queue.request(body["metadata"]["labels"][labels.ENROLLMENT], full=full)
+            log.debug(
+                "%s event of %s %s/%s (v%s): %s of %s",
+                event_type,
+                kind,
+                body["metadata"].get("namespace", ""),
+                body["metadata"]["name"],
+                body["metadata"].get("resourceVersion"),
+                "full reconcile" if full else "refresh",
+                enrollment,
+            )
+            queue.request(enrollment, full=full)
 
     kopf.on.event(group, version, plural, labels=filters, registry=registry, id=f"child-{plural}")(
         on_child

@@ -15,6 +15,7 @@ from typing import Any
 from kubernetes import client, config
 
 from apranova_contract import labels
+from apranova_operator.own_writes import OwnWrites
 
 _REQUEST_TIMEOUT = 30
 
@@ -93,10 +94,15 @@ def label_selector(selector: Mapping[str, str]) -> str:
 
 
 class Kube:
-    """Async methods over one ``ApiClient``; every call runs in a worker thread."""
+    """Async methods over one ``ApiClient``; every call runs in a worker thread.
 
-    def __init__(self, api_client: client.ApiClient) -> None:
+    ``own_writes`` (optional) learns of every apply and patch: in flight while it runs, and the
+    object it answered, in the worker thread as soon as the answer arrives.
+    """
+
+    def __init__(self, api_client: client.ApiClient, own_writes: OwnWrites | None = None) -> None:
         self._api = api_client
+        self._own_writes = own_writes
 
     def _request(
         self,
@@ -105,6 +111,22 @@ class Kube:
         query: Mapping[str, str] | None = None,
         body: Any = None,
         content_type: str = "application/json",
+        writes: tuple[str, str, str] | None = None,
+    ) -> dict[str, Any]:
+        if writes is not None and self._own_writes is not None:
+            with self._own_writes.writing(writes):
+                data = self._send(method, path, query, body, content_type)
+                self._own_writes.note(data)
+            return data
+        return self._send(method, path, query, body, content_type)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, str] | None,
+        body: Any,
+        content_type: str,
     ) -> dict[str, Any]:
         method, url, headers, body, _ = self._api.param_serialize(
             method=method,
@@ -138,6 +160,7 @@ class Kube:
             {"fieldManager": labels.FIELD_MANAGER, "force": "true"},
             body,
             "application/apply-patch+yaml",
+            writes=(body["kind"], metadata.get("namespace") or "", metadata["name"]),
         )
 
     async def get(
@@ -187,4 +210,11 @@ class Kube:
         namespace: str | None = None,
     ) -> dict[str, Any]:
         path = RESOURCES[kind].path(namespace, name) + (f"/{subresource}" if subresource else "")
-        return await self._call("PATCH", path, None, patch, "application/merge-patch+json")
+        return await self._call(
+            "PATCH",
+            path,
+            None,
+            patch,
+            "application/merge-patch+json",
+            writes=(kind, namespace or "", name),
+        )

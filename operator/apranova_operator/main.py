@@ -13,6 +13,7 @@ from apranova_operator.config import OperatorConfig, SettingsError, load_operato
 from apranova_operator.events import EventRecorder
 from apranova_operator.handlers import build_registry
 from apranova_operator.kube import Kube, load_api_client
+from apranova_operator.own_writes import OwnWrites
 from apranova_operator.reconciler import Reconciler
 from apranova_operator.step_registry import RegisteredStep, registered_steps
 from apranova_operator.workqueue import WorkQueue
@@ -54,8 +55,9 @@ def run_operator(argv: list[str]) -> int:
     if settings.log_level != "DEBUG":
         # Kopf logs every watch event's handler at INFO; the operator logs what matters itself.
         logging.getLogger("kopf.objects").setLevel(logging.WARNING)
+    own_writes = OwnWrites()
     try:
-        kube = Kube(load_api_client())
+        kube = Kube(load_api_client(), own_writes)
     except Exception as error:
         print(f"apranova operator: cannot load Kubernetes credentials: {error}", file=sys.stderr)
         return EXIT_BAD_SETTINGS
@@ -67,7 +69,7 @@ def run_operator(argv: list[str]) -> int:
         base_delay=settings.retry_base_seconds,
         max_delay=settings.retry_max_seconds,
     )
-    registry = build_registry(reconciler, queue, settings.enrollment_selector)
+    registry = build_registry(reconciler, queue, settings.enrollment_selector, own_writes)
     metrics.serve(settings.operator_metrics_port, settings.operator_health_host)
     kopf.run(
         registry=registry,

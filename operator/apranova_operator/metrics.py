@@ -26,6 +26,18 @@ RECONCILE_ERRORS = Counter(
     "Reconciles that failed or found bad input, by reason.",
     ["reason"],
 )
+RECONCILES = Counter(
+    "apranova_operator_reconciles_total",
+    "Runs of the work queue by kind: full (reconcile or finalize) or refresh (status only).",
+    ["kind"],
+)
+FINALIZER_RUNS = Counter(
+    "apranova_operator_finalizer_runs_total",
+    "Runs of the finalizer (cleanup steps, namespace deletion) of deleted enrollments.",
+)
+EVENTS_POSTED = Counter(
+    "apranova_operator_events_total", "Kubernetes Events posted on enrollments, by type.", ["type"]
+)
 TIME_TO_READY = Histogram(
     "apranova_operator_time_to_ready_seconds",
     "From the enrollment's creation to its first Ready.",

@@ -24,12 +24,15 @@ from typing import Any
 from apranova_contract import labels, names
 from apranova_contract.status import NAMESPACE_READY, READY, RUNNING_PHASES, TOOLS_READY
 from apranova_operator.clock import now_iso, parse_timestamp
+from apranova_operator.event_summary import objects_message, transitions_event
 from apranova_operator.events import EnrollmentEvents, EventRecorder
 from apranova_operator.kube import NAMESPACED_CHILD_KINDS, Kube, KubeError
 from apranova_operator.metrics import (
     ENROLLMENT_PHASES,
+    FINALIZER_RUNS,
     RECONCILE_DURATION,
     RECONCILE_ERRORS,
+    RECONCILES,
     TIME_TO_READY,
 )
 from apranova_operator.outcome import DONE, ReconcileResult, failed, revisit, soonest
@@ -54,6 +57,10 @@ log = logging.getLogger(__name__)
 PRUNABLE_TOOL_KINDS = ("Deployment", "Service", "Ingress", "PersistentVolumeClaim", "Secret")
 NAMESPACE_RETRY = 2.0
 """Seconds between looks at a namespace being deleted (its deletion event also triggers one)."""
+NAMESPACE_RECHECK = 300.0
+"""Safety net while a deleted enrollment's namespace empties: the namespace's own deletion event
+normally asks for the last finalizer run long before."""
+CLEANED_UP = "CleanedUp"
 
 Key = tuple[str, str]
 
@@ -105,6 +112,7 @@ class Reconciler:
 
     async def work(self, name: str, full: bool) -> ReconcileResult:
         """The work queue's entry point."""
+        RECONCILES.labels("full" if full else "refresh").inc()
         with timed("total" if full else "refresh"):
             return await (self.converge(name) if full else self.refresh(name))
 
@@ -195,21 +203,27 @@ class Reconciler:
             await self.kube.apply(namespace.namespace(ctx))
         if new_namespace:
             events("Normal", "NamespaceCreated", f"created namespace {ctx.namespace}")
-        existing = await self._children(ctx)
+        # A namespace created just now holds nothing yet: no need to list or look up its objects.
+        existing = {} if new_namespace else await self._children(ctx)
+        changed: list[tuple[str, Key]] = []
         with timed("base"):
             base = [
                 namespace.service_account(ctx),
                 quota.resource_quota(ctx),
                 quota.limit_range(ctx),
                 *network.network_policies(ctx),
-                *(await self._credential_secrets(ctx, track_tools, existing)),
+                *(await self._credential_secrets(ctx, track_tools, existing, not new_namespace)),
             ]
-            await self._apply_all(base, existing, events)
+            await self._apply_all(base, existing, changed)
         step_results = await self._run_steps(body, ctx, events)
         ctx = await self._with_database_credentials(ctx, track_tools)
         with timed("tools"):
             tool_objects = [obj for tool in track_tools for obj in tools.tool_objects(ctx, tool)]
-            applied = await self._apply_all(tool_objects, existing, events)
+            applied = await self._apply_all(tool_objects, existing, changed)
+        for verb, reason in (("created", "Created"), ("updated", "Updated")):
+            keys = [key for how, key in changed if how == verb]
+            if keys:
+                events("Normal", reason, objects_message(verb, keys))
         desired = {_key(obj) for obj in base + tool_objects}
         with timed("prune"):
             await self._prune(existing, desired, events)
@@ -283,13 +297,15 @@ class Reconciler:
         ctx: RenderContext,
         track_tools: list[tools.ToolSpec],
         existing: Mapping[Key, Mapping[str, Any]],
+        look_up: bool = True,
     ) -> list[dict[str, Any]]:
-        """Each tool's credentials Secret, keeping every value that already exists."""
+        """Each tool's credentials Secret, keeping every value that already exists (``look_up``:
+        read a Secret the listing missed, in case it lost its labels)."""
         secrets = []
         for tool in track_tools:
             name = credentials.credentials_secret_name(tool.name)
             found = existing.get(("Secret", name))
-            if found is None:
+            if found is None and look_up:
                 found = await self.kube.get("Secret", name, ctx.namespace)
             current = credentials.decode_secret_data(found) if found else {}
             data = credentials.complete_credentials(tool.kind, current, credentials.new_secret)
@@ -310,19 +326,19 @@ class Reconciler:
         self,
         objects: Sequence[dict[str, Any]],
         existing: Mapping[Key, Mapping[str, Any]],
-        events: EnrollmentEvents,
+        changed: list[tuple[str, Key]],
     ) -> dict[Key, dict[str, Any]]:
+        """Apply ``objects`` at once; append ``("created" | "updated", key)`` to ``changed``."""
         results = await asyncio.gather(*(self.kube.apply(obj) for obj in objects))
         applied = {}
         for obj, result in zip(objects, results, strict=True):
             key = _key(obj)
             applied[key] = result
             before = existing.get(key)
-            what = f"{key[0]} {key[1]}"
             if before is None:
-                events("Normal", "Created", f"created {what}")
+                changed.append(("created", key))
             elif _revision(before) != _revision(result):
-                events("Normal", "Updated", f"updated {what} to the desired state")
+                changed.append(("updated", key))
         return applied
 
     async def _prune(
@@ -469,31 +485,30 @@ class Reconciler:
         body: Mapping[str, Any],
         status: dict[str, Any],
         events: EnrollmentEvents | None = None,
-    ) -> None:
+    ) -> str | None:
+        """Patch the status fields that changed; the new ``resourceVersion``, or None when
+        nothing changed."""
         name = body["metadata"]["name"]
         current = body.get("status") or {}
         changes = status_changes(current, status)
         ENROLLMENT_PHASES.set(name, status["phase"])
         if not changes:
-            return
+            return None
         with timed("status"):
-            await self.kube.merge_patch("StudentEnrollment", name, {"status": changes}, "status")
+            written = await self.kube.merge_patch(
+                "StudentEnrollment", name, {"status": changes}, "status"
+            )
         if events is not None:
-            before = {c.get("type"): c.get("status") for c in current.get("conditions") or []}
-            for condition in transitions(current.get("conditions") or [], status["conditions"]):
-                regressed = before.get(condition["type"]) == "True" and condition["reason"] != (
-                    "Suspended"
-                )
-                events(
-                    "Warning" if regressed else "Normal",
-                    f"{condition['type']}{condition['status']}",
-                    condition.get("message") or condition.get("reason", ""),
-                )
+            before = current.get("conditions") or []
+            told = transitions_event(before, transitions(before, status["conditions"]))
+            if told is not None:
+                events(*told)
         if "readyAt" in status and not current.get("readyAt"):
             created = body["metadata"].get("creationTimestamp")
             if created:
                 elapsed = parse_timestamp(status["readyAt"]) - parse_timestamp(created)
                 TIME_TO_READY.observe(max(elapsed.total_seconds(), 0.0))
+        return str(written["metadata"]["resourceVersion"])
 
     # ---------------------------------------------------------------- refresh
 
@@ -536,28 +551,10 @@ class Reconciler:
 
     # ---------------------------------------------------------------- finalize
 
-    async def finalize(self, body: dict[str, Any], events: EnrollmentEvents) -> ReconcileResult:
-        """Cleanup steps, then the namespace, then let the enrollment go."""
-        metadata = body["metadata"]
-        if labels.FINALIZER not in (metadata.get("finalizers") or []):
-            return DONE
-        name = metadata["name"]
-        username = body["spec"]["student"]["username"]
-        ns_name = names.namespace_name(username)
-        current = body.get("status") or {}
-        if current.get("phase") != "Terminating":
-            events("Normal", "Terminating", "deleting the environment")
-            await self._write_status(
-                body,
-                compose_status(
-                    current,
-                    generation=metadata.get("generation", 0),
-                    namespace=ns_name,
-                    checks=[],
-                    now=now_iso(),
-                    deleting=True,
-                ),
-            )
+    async def _cleanup_steps(
+        self, body: dict[str, Any], events: EnrollmentEvents
+    ) -> ReconcileResult | None:
+        """Every applicable step's cleanup; a failure when one fails, else None."""
         track = await self.kube.get("Track", labels.track_resource_name(body["spec"]["track"]))
         track_spec = (track or {}).get("spec") or {}
         ctx = render_context(body, body["spec"]["track"], track_spec, self.settings)
@@ -569,24 +566,63 @@ class Reconciler:
                 try:
                     await step.cleanup(step_ctx)
                 except Exception as error:
-                    log.exception("cleanup %s of %s failed", step.name, name)
+                    log.exception("cleanup %s of %s failed", step.name, body["metadata"]["name"])
                     RECONCILE_ERRORS.labels("CleanupFailed").inc()
                     events("Warning", "CleanupFailed", f"{step.name}: {error}")
                     await self._set_ready_condition(
                         body, Check(READY, False, "CleanupFailed", f"{step.name}: {error}")
                     )
                     return failed("CleanupFailed")
+        return None
+
+    async def finalize(self, body: dict[str, Any], events: EnrollmentEvents) -> ReconcileResult:
+        """Cleanup steps (once: a ``CleanedUp`` condition records that they succeeded), then the
+        namespace, then let the enrollment go. The handlers run it when the deletion is seen
+        and again when the namespace is gone; ``NAMESPACE_RECHECK`` is only a safety net."""
+        metadata = body["metadata"]
+        if labels.FINALIZER not in (metadata.get("finalizers") or []):
+            return DONE
+        FINALIZER_RUNS.inc()
+        name = metadata["name"]
+        username = body["spec"]["student"]["username"]
+        ns_name = names.namespace_name(username)
+        current = body.get("status") or {}
+        cleaned = any(
+            c.get("type") == CLEANED_UP and c.get("status") == "True"
+            for c in current.get("conditions") or []
+        )
+        if current.get("phase") != "Terminating":
+            events("Normal", "Terminating", "deleting the environment")
+        failure = None if cleaned else await self._cleanup_steps(body, events)
+        status = compose_status(
+            current,
+            generation=metadata.get("generation", 0),
+            namespace=ns_name,
+            checks=[],
+            now=now_iso(),
+            deleting=True,
+        )
+        if failure is None:
+            status["conditions"] = set_condition(
+                status["conditions"],
+                Check(CLEANED_UP, True, "StepsCleanedUp", "every step's cleanup has run"),
+                metadata.get("generation", 0),
+                now_iso(),
+            )
+        version = await self._write_status(body, status) or metadata["resourceVersion"]
+        if failure is not None:
+            return failure
         found = await self.kube.get("Namespace", ns_name)
         if found is not None and namespace.is_ours(found, name):
             if not found["metadata"].get("deletionTimestamp"):
                 await self.kube.delete("Namespace", ns_name)
                 events("Normal", "NamespaceDeleting", f"deleting namespace {ns_name}")
-            return revisit(NAMESPACE_RETRY)
+            return revisit(NAMESPACE_RECHECK)
         remaining = [f for f in metadata.get("finalizers") or [] if f != labels.FINALIZER]
         await self.kube.merge_patch(
             "StudentEnrollment",
             name,
-            {"metadata": {"finalizers": remaining, "resourceVersion": metadata["resourceVersion"]}},
+            {"metadata": {"finalizers": remaining, "resourceVersion": version}},
         )
         events("Normal", "Deleted", "environment deleted")
         ENROLLMENT_PHASES.forget(name)

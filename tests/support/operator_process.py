@@ -130,6 +130,21 @@ def enrollment_body(
     }
 
 
+def create_enrollments(
+    objects: Any, names: list[str], track: str, labels: dict[str, str], workers: int = 8
+) -> None:
+    """Create one enrollment per name (``enrollment_body``) at once, ``workers`` at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def create(name: str) -> None:
+        objects.create_cluster_custom_object(
+            GROUP, VERSION, PLURAL, enrollment_body(name, track, labels)
+        )
+
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(create, names))
+
+
 def get_enrollment(objects: Any, name: str) -> dict[str, Any] | None:
     """The enrollment ``name`` (a ``CustomObjectsApi`` reads it), or ``None`` when there is none."""
     from kubernetes.client.exceptions import ApiException

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from typing import Any
 
 from kubernetes import client, config, watch
@@ -50,18 +50,29 @@ def custom_objects_api() -> client.CustomObjectsApi:
 
 
 def apply_event(
-    views: Mapping[str, EnrollmentView], event_type: str, obj: Mapping[str, Any]
-) -> dict[str, EnrollmentView]:
-    """The cache contents after one watch event (ADDED, MODIFIED, DELETED; others change none)."""
+    views: MutableMapping[str, EnrollmentView],
+    owners: MutableMapping[str, str],
+    event_type: str,
+    obj: Mapping[str, Any],
+) -> None:
+    """Update the cache contents and the host owners in place for one watch event (ADDED,
+    MODIFIED, DELETED; others change nothing): work in proportion to the one enrollment's
+    tools, not to the number of enrollments cached."""
     name = (obj.get("metadata") or {}).get("name")
-    updated = dict(views)
-    if not name:
-        return updated
-    if event_type in ("ADDED", "MODIFIED"):
-        updated[name] = enrollment_view(obj)
-    elif event_type == "DELETED":
-        updated.pop(name, None)
-    return updated
+    if not name or event_type not in ("ADDED", "MODIFIED", "DELETED"):
+        return
+    old = views.get(name)
+    new = enrollment_view(obj) if event_type != "DELETED" else None
+    if old is not None:
+        for host in old.hosts:
+            if owners.get(host) == old.username:
+                del owners[host]
+    if new is None:
+        views.pop(name, None)
+        return
+    views[name] = new
+    for host in new.hosts:
+        owners[host] = new.username
 
 
 def host_owners(views: Iterable[EnrollmentView]) -> dict[str, str]:
@@ -70,7 +81,9 @@ def host_owners(views: Iterable[EnrollmentView]) -> dict[str, str]:
 
 
 class StatusCache:
-    """The cache and its watch thread. Reads are lock-free snapshots of immutable views."""
+    """The cache and its watch thread. Reads are lock-free: views are immutable, and the watch
+    thread replaces one dict entry per event (atomic under the GIL) or, after a full list,
+    publishes new dicts."""
 
     def __init__(self, objects_api_factory: Callable[[], client.CustomObjectsApi]) -> None:
         self._objects_api_factory = objects_api_factory
@@ -174,7 +187,8 @@ class StatusCache:
             CACHE_EVENTS.labels(type=event_type).inc()
             version = (obj.get("metadata") or {}).get("resourceVersion")
             if event_type != "BOOKMARK":
-                self._publish(apply_event(self._views, event_type, obj))
+                apply_event(self._views, self._owners, event_type, obj)
+                CACHE_ENROLLMENTS.set(len(self._views))
             if version:
                 self._resource_version = version
             if self._stop.is_set():

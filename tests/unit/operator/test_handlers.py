@@ -28,6 +28,12 @@ def test_own_status_writes_cause_no_work() -> None:
     assert not enrollment_needs_work("MODIFIED", _enrollment(3, 3))
 
 
+def test_a_relisting_reconciles_only_what_this_process_has_not_seen() -> None:
+    assert not enrollment_needs_work(None, _enrollment(3, 3), known=True)
+    assert enrollment_needs_work(None, _enrollment(4, 3), known=True)
+    assert enrollment_needs_work(None, _enrollment(3, 3), known=False)
+
+
 def test_child_events() -> None:
     deployment = {"metadata": {"generation": 2}, "status": {"observedGeneration": 2}}
     assert child_work("Deployment", None, deployment) is None
