@@ -25,3 +25,10 @@ def describe_settings_errors(error: ValidationError, prefix: str = "") -> list[s
         variable = f"{prefix}{item['loc'][0]}".upper() if item["loc"] else ""
         lines.append(f"{variable}: {message}" if variable else message)
     return lines
+
+
+def refuse(problem: str) -> None:
+    """Raise ``ValueError(problem)`` unless ``problem`` is empty: a pydantic validator's way to
+    turn a pure ``..._problem(value)`` check into the one line of its variable."""
+    if problem:
+        raise ValueError(problem)

@@ -10,11 +10,15 @@ import sys
 from dataclasses import replace
 
 import uvicorn
+from sqlalchemy.exc import SQLAlchemyError
 
+from apranova.listen_checks import host_problem, port_problem
 from apranova_api.app import create_app
 from apranova_api.config import SettingsError, load_api_settings
 from apranova_api.db import make_engine
 from apranova_api.migrate import upgrade_to_head
+
+EXIT_BAD_SETTINGS = 2
 
 
 class JsonFormatter(logging.Formatter):
@@ -70,16 +74,42 @@ def settings_problems() -> list[str]:
     return []
 
 
+def _refuse(problems: list[str]) -> int:
+    for problem in problems:
+        print(f"apranova api: {problem}", file=sys.stderr)
+    return EXIT_BAD_SETTINGS
+
+
+def migrate_database(database_url: str) -> str:
+    """Bring the database to the newest revision; ``""``, or one line when it cannot be reached
+    or migrated (the driver's first line, which names host and port but never the password)."""
+    engine = make_engine(database_url)
+    try:
+        upgrade_to_head(engine)
+    except SQLAlchemyError as error:
+        cause = str(getattr(error, "orig", None) or error).strip().splitlines()
+        first = cause[0] if cause else type(error).__name__
+        return f"DATABASE_URL: cannot use the database: {first}"
+    finally:
+        engine.dispose()
+    return ""
+
+
 def run_api(argv: list[str]) -> int:
     """Entry point of ``apranova api``; returns the exit status."""
     args = parse_args(argv)
+    address_problems = [
+        f"--{name}: {problem}"
+        for name, problem in (("host", host_problem(args.host)), ("port", port_problem(args.port)))
+        if problem
+    ]
+    if address_problems:
+        return _refuse(address_problems)
     os.environ.setdefault("PUBLIC_BASE_URL", own_base_url(args.host, args.port))
     try:
         settings = load_api_settings()
     except SettingsError as error:
-        for problem in error.problems:
-            print(f"apranova api: {problem}", file=sys.stderr)
-        return 2
+        return _refuse(error.problems)
     payments = settings.payments
     if "ALLOWED_REDIRECT_ORIGINS" not in os.environ:
         own = listening_origins(args.host, args.port)
@@ -90,9 +120,9 @@ def run_api(argv: list[str]) -> int:
     log = logging.getLogger("apranova_api")
     if payments.offline:
         log.warning("STRIPE_SECRET_KEY is unset: using the local checkout page (no real payments)")
-    engine = make_engine(payments.DATABASE_URL)
-    upgrade_to_head(engine)
-    engine.dispose()
+    problem = migrate_database(payments.DATABASE_URL)
+    if problem:
+        return _refuse([problem])
     app = create_app(settings)
     uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
     return 0

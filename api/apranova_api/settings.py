@@ -8,12 +8,16 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
+from apranova.settings_errors import refuse
 from apranova_contract.labels import is_label
 
 DEFAULT_DATABASE_URL = f"sqlite:///{Path('.local/apranova.db').resolve()}"
 DEFAULT_REDIRECT_ORIGINS = "http://127.0.0.1:8000,http://localhost:8000"
 SECRET_KEY_PREFIXES = ("sk_test_", "sk_live_", "rk_test_", "rk_live_")
+DATABASE_BACKENDS = ("sqlite", "postgresql")
 
 
 def origin_of(url: str) -> str:
@@ -50,6 +54,23 @@ def _parse_labels(value: object) -> dict[str, str]:
             raise ValueError(f"{item!r} is not a label like apranova.io/test-run=abc")
         labels[key] = val
     return labels
+
+
+def database_url_problem(url: str) -> str:
+    """Why ``url`` cannot be the API's database, or ``""`` (never repeats it: it may hold a
+    password). The URL must parse (SQLAlchemy's ``make_url``), name SQLite or PostgreSQL and a
+    driver SQLAlchemy can load."""
+    if not url.strip():
+        return "is empty; unset it for the local SQLite file or give a SQLAlchemy URL"
+    example = "e.g. sqlite:///path/app.db or postgresql+psycopg2://user:pw@host/db"
+    try:
+        parsed = make_url(url)
+        parsed.get_dialect()
+    except (ArgumentError, ValueError):
+        return f"is not a SQLAlchemy URL of a database SQLAlchemy can load ({example})"
+    if parsed.get_backend_name() not in DATABASE_BACKENDS:
+        return f"must be a SQLite or PostgreSQL URL ({example})"
+    return ""
 
 
 def secret_key_problem(key: str) -> str:
@@ -120,6 +141,12 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not an http(s) URL")
         return value.rstrip("/")
 
+    @field_validator("DATABASE_URL")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        refuse(database_url_problem(value))
+        return value
+
     @field_validator("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
@@ -154,6 +181,11 @@ class Settings(BaseSettings):
             )
         if key is not None and key.startswith("sk_live_") and not production:
             raise ValueError("STRIPE_SECRET_KEY is a live key (sk_live_) outside production")
+        if key is None and self.STRIPE_WEBHOOK_SECRET is not None:
+            raise ValueError(
+                "STRIPE_WEBHOOK_SECRET is set without STRIPE_SECRET_KEY: set both to use Stripe, "
+                "or neither for the offline checkout"
+            )
         if key is not None and self.STRIPE_WEBHOOK_SECRET is None:
             raise ValueError("STRIPE_WEBHOOK_SECRET is required when STRIPE_SECRET_KEY is set")
         return self

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
+from filelock import FileLock, Timeout
 
 from apranova.local import cluster
 from apranova.local.postgres import LocalPostgres
@@ -57,7 +58,7 @@ class MailCatcher:
 def _env_port(name: str, default: int) -> int:
     raw = os.environ.get(name, str(default))
     if not raw.isdigit() or not 1 <= int(raw) <= 65535:
-        raise SystemExit(f"error: {name}={raw!r} is not a port number (1-65535)")
+        raise cluster.ClusterError(f"{name}={raw!r} is not a port number (1-65535)")
     return int(raw)
 
 
@@ -160,18 +161,69 @@ def operator_environment(
     }
 
 
+@dataclass(frozen=True)
+class StackPorts:
+    """The loopback ports of ``make run`` (environment variables, see README.md)."""
+
+    api: int
+    postgres: int
+    smtp: int
+    operator_health: int
+    operator_metrics: int
+
+    @classmethod
+    def from_env(cls) -> StackPorts:
+        """Read and check them; :class:`cluster.ClusterError` names a bad variable."""
+        cluster.Ports.from_env()
+        return cls(
+            api=_env_port("API_PORT", 8000),
+            postgres=_env_port("APRANOVA_POSTGRES_PORT", 55432),
+            smtp=_env_port("APRANOVA_SMTP_PORT", 1025),
+            operator_health=_env_port("APRANOVA_OPERATOR_HEALTH_PORT", 8081),
+            operator_metrics=_env_port("APRANOVA_OPERATOR_METRICS_PORT", 9091),
+        )
+
+
 def main() -> int:
-    """Run everything until Ctrl-C."""
+    """Run everything until Ctrl-C; exit 2 with one line for a bad port variable, 1 with one
+    line when another ``make run`` holds this local directory's stack lock."""
     layout = cluster.Layout.from_env()
+    try:
+        ports = StackPorts.from_env()
+    except cluster.ClusterError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    layout.local.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(layout.local / "stack.lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        print(
+            f"error: another `make run` is already running on {layout.local} "
+            f"(lock {lock.lock_file}); stop it first or set APRANOVA_LOCAL_DIR",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        return _run_stack(layout, ports)
+    except cluster.ClusterError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        lock.release()
+
+
+def _run_stack(layout: cluster.Layout, ports: StackPorts) -> int:
     layout.logs.mkdir(parents=True, exist_ok=True)
-    api_port = _env_port("API_PORT", 8000)
-    pg_port = _env_port("APRANOVA_POSTGRES_PORT", 55432)
-    smtp_port = _env_port("APRANOVA_SMTP_PORT", 1025)
-    operator_health_port = _env_port("APRANOVA_OPERATOR_HEALTH_PORT", 8081)
-    operator_metrics_port = _env_port("APRANOVA_OPERATOR_METRICS_PORT", 9091)
+    api_port = ports.api
+    pg_port = ports.postgres
+    smtp_port = ports.smtp
+    operator_health_port = ports.operator_health
+    operator_metrics_port = ports.operator_metrics
     tools = LocalToolsSettings.from_env(os.environ)
     local_tools: LocalTools | None = None
     started_cluster = False
+    started_postgres = False
     stopping = threading.Event()
     processes: list[tuple[str, subprocess.Popen]] = []
     pg = LocalPostgres(
@@ -195,6 +247,7 @@ def main() -> int:
 
         pg.init()
         if not pg.is_running():
+            started_postgres = True  # from here on, a server on this data folder is ours
             pg.start()
         api_db = pg.ensure_database("apranova")
         pg.ensure_database("students")
@@ -302,7 +355,7 @@ Press Ctrl-C to stop everything.""",
             _stop_process(proc)
         if mail is not None:
             mail.stop()
-        if pg.initialized and pg.is_running():
+        if started_postgres and pg.is_running():
             pg.stop()
         if started_cluster:
             cluster.down(layout, quiet=True)

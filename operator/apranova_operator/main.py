@@ -8,6 +8,7 @@ import sys
 
 import kopf
 
+from apranova.listen_checks import bind_problem
 from apranova_operator import metrics
 from apranova_operator.config import OperatorConfig, SettingsError, load_operator_config
 from apranova_operator.events import EventRecorder
@@ -15,6 +16,7 @@ from apranova_operator.handlers import build_registry
 from apranova_operator.kube import Kube, load_api_client
 from apranova_operator.own_writes import OwnWrites
 from apranova_operator.reconciler import Reconciler
+from apranova_operator.settings import OperatorSettings
 from apranova_operator.step_registry import RegisteredStep, registered_steps
 from apranova_operator.workqueue import WorkQueue
 
@@ -36,6 +38,19 @@ def load_settings() -> tuple[OperatorConfig, list[RegisteredStep]] | list[str]:
     return config, registered_steps(config)
 
 
+def listen_problems(settings: OperatorSettings) -> list[str]:
+    """One line per health or metrics port the operator cannot listen on right now."""
+    ports = {"OPERATOR_HEALTH_PORT": settings.operator_health_port}
+    if settings.operator_metrics_port:
+        ports["OPERATOR_METRICS_PORT"] = settings.operator_metrics_port
+    lines = []
+    for name, port in ports.items():
+        problem = bind_problem(settings.operator_health_host, port)
+        if problem:
+            lines.append(f"{name}: {problem}")
+    return lines
+
+
 def run_operator(argv: list[str]) -> int:
     """Run until SIGTERM/SIGINT; exit 2 (with a message per bad value) on invalid settings."""
     parser = argparse.ArgumentParser(prog="apranova operator", description=__doc__)
@@ -45,6 +60,9 @@ def run_operator(argv: list[str]) -> int:
         return _fail(loaded)
     config, steps = loaded
     settings = config.core
+    busy = listen_problems(settings)
+    if busy:
+        return _fail(busy)
     kopf.configure(
         verbose=settings.log_level == "DEBUG",
         quiet=settings.log_level in ("WARNING", "ERROR"),

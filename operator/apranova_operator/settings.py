@@ -14,6 +14,8 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from apranova.listen_checks import host_problem
+from apranova.settings_errors import refuse
 from apranova_contract import names
 from apranova_contract.labels import is_label
 
@@ -122,6 +124,12 @@ class OperatorSettings(BaseSettings):
             ipaddress.ip_network(value)
         except ValueError as error:
             raise ValueError(f"{value!r} is not a CIDR block: {error}") from error
+        return value
+
+    @field_validator("operator_health_host")
+    @classmethod
+    def _listen_host(cls, value: str) -> str:
+        refuse(host_problem(value))
         return value
 
     @field_validator("tool_auth_url", "tool_auth_signin_url")

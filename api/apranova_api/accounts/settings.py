@@ -6,10 +6,28 @@ any number of API processes share them without a shared signing key.
 
 from __future__ import annotations
 
+import re
+from email.utils import parseaddr
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from apranova.listen_checks import is_hostname
+from apranova.settings_errors import refuse
+
+# RFC 6265 section 4.1.1: cookie-name = token (RFC 2616 section 2.2): no CTLs, no separators.
+COOKIE_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
+def mail_from_problem(value: str) -> str:
+    """Why ``value`` cannot be the sender of every email, or ``""`` (pure). Accepts
+    ``Name <local@domain>`` or ``local@domain`` (RFC 5322), the domain a host name."""
+    _name, address = parseaddr(value)
+    local, at, domain = address.rpartition("@")
+    if not at or not local or any(c.isspace() for c in address) or not is_hostname(domain):
+        return "is not an email address such as ApraNova <no-reply@apranova.example.com>"
+    return ""
 
 
 class AccountsSettings(BaseSettings):
@@ -50,6 +68,21 @@ class AccountsSettings(BaseSettings):
             parts.port  # noqa: B018 - raises ValueError for a port that is not a number
         except ValueError as error:
             raise ValueError(f"SMTP_URL has an invalid port: {error}") from error
+        return value
+
+    @field_validator("mail_from")
+    @classmethod
+    def _check_mail_from(cls, value: str) -> str:
+        refuse(mail_from_problem(value))
+        return value
+
+    @field_validator("session_cookie_name")
+    @classmethod
+    def _check_cookie_name(cls, value: str) -> str:
+        if not COOKIE_TOKEN.fullmatch(value):
+            raise ValueError(
+                "must be a cookie name (RFC 6265): letters, digits and !#$%&'*+-.^_`|~, no spaces"
+            )
         return value
 
     @field_validator("public_base_url")
