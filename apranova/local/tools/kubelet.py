@@ -1,7 +1,8 @@
 """Turn a rendered Deployment's container into a local process, as a kubelet would run it.
 
-Pure functions of plain data (the Deployment, the namespace's Secrets and ConfigMaps, where the
-stand-in is installed): no I/O except reading which image files exist.
+Functions of plain data (the Deployment, the namespace's Secrets and ConfigMaps, where the
+stand-in is installed); the only I/O is making the local root folder and writing into it the mapped
+copies of the image files.
 
 What a kubelet does and this module reproduces:
 
@@ -17,10 +18,14 @@ What is mapped, and nothing else (:class:`Mapping` records it):
 
 - **Ports**: the container port becomes a free local port wherever it appears as a whole number
   in the arguments or in literal environment values (``8888``, ``=8888``, ``:8888``).
-- **The bind address** ``0.0.0.0`` becomes ``127.0.0.1`` (tools listen on loopback only).
+- **The bind address** ``0.0.0.0`` becomes ``127.0.0.1`` everywhere, in the arguments, the
+  literal environment values and the image files, so tools listen on loopback only and cannot be
+  reached around the proxy's forward-auth.
 - **Paths**: each volume's ``mountPath`` (and the image user's home) is put under a local root
-  folder (``/home/jovyan/work`` → ``<root>/home/jovyan/work``); absolute paths of image files
-  (``/usr/bin/run-server.sh``) point at the stand-ins in ``image_files/<kind>/``.
+  folder (``/home/jovyan/work`` → ``<root>/home/jovyan/work``); the stand-ins of the image files
+  in ``image_files/<kind>/`` are copied under the same root with the same mapping applied
+  (``/usr/bin/run-server.sh`` → ``<root>/usr/bin/run-server.sh``, its ``0.0.0.0`` and port
+  mapped), and absolute paths of image files point at those copies.
 - **The user**: the pod runs as its ``runAsUser``; the stand-ins run as the calling user. When
   that is root (CI), JupyterLab's refusal to run as root is lifted with
   ``--ServerApp.allow_root=True``, the only argument ever added.
@@ -153,13 +158,31 @@ def _map_text(text: str, port: tuple[int, int], paths: Mapping[str, str]) -> str
     return text
 
 
-def _image_file(kind: str, path: str) -> Path | None:
-    candidate = IMAGE_FILES / kind / path.lstrip("/")
-    return candidate if candidate.exists() else None
+def _image_file(image_root: Path, path: str) -> Path | None:
+    candidate = image_root / path.lstrip("/")
+    return candidate if candidate.is_file() else None
 
 
-def _search_path(kind: str, bin_dir: Path) -> list[str]:
-    folders = [IMAGE_FILES / kind / "usr" / "local" / "bin", IMAGE_FILES / kind / "usr" / "bin"]
+def copy_image_files(
+    kind: str, root: Path, port: tuple[int, int], paths: Mapping[str, str]
+) -> Path:
+    """Copy ``image_files/<kind>/`` under ``root`` at the same paths, each file's text mapped
+    as the arguments are (bind address, container port, mount paths, image-file paths), with its
+    mode kept; returns ``root``, where the copies' absolute paths start."""
+    source = IMAGE_FILES / kind
+    copies = {}
+    for file in sorted(f for f in source.rglob("*") if f.is_file()):
+        target = copies[file] = root / file.relative_to(source)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(_map_text(file.read_text(), port, paths))
+        target.chmod(file.stat().st_mode)
+    for target in copies.values():
+        target.write_text(_map_image_path(root, target.read_text()))
+    return root
+
+
+def _search_path(image_root: Path, bin_dir: Path) -> list[str]:
+    folders = [image_root / "usr" / "local" / "bin", image_root / "usr" / "bin"]
     return [str(folder) for folder in (*folders, bin_dir) if folder.is_dir()]
 
 
@@ -187,27 +210,28 @@ def container_to_process(
     paths = {inside: str(root / inside.lstrip("/")) for inside in [*inside_paths, build.home]}
     port = (container_port, local_port)
 
+    image_root = copy_image_files(build.kind, root, port, paths)
     env, literal = resolve_env(container, secrets, config_maps, build.image_env)
     if "HOME" not in env:
         env["HOME"] = build.home
         literal.add("HOME")
     for name in literal:
         env[name] = _map_text(env[name], port, paths)
-    search = _search_path(build.kind, bin_dir)
+    search = _search_path(image_root, bin_dir)
     env["PATH"] = os.pathsep.join([*search, os.environ.get("PATH", "/usr/bin:/bin")])
     env.setdefault("LANG", "C.UTF-8")
     if build.kind == "jupyterlab":
-        env.setdefault("JUPYTER_CONFIG_PATH", str(IMAGE_FILES / "jupyterlab" / "etc" / "jupyter"))
+        env.setdefault("JUPYTER_CONFIG_PATH", str(image_root / "etc" / "jupyter"))
 
     command = list(container.get("command") or build.entrypoint)
     args = list(container.get("args") or [])
     argv = [_map_text(expand(part, env), port, paths) for part in [*command, *args]]
     if argv and argv[0].startswith("/"):
-        image_file = _image_file(build.kind, argv[0])
+        image_file = _image_file(image_root, argv[0])
         argv[0] = str(image_file) if image_file else argv[0]
     elif argv:
         argv[0] = shutil.which(argv[0], path=env["PATH"]) or argv[0]
-    argv = [_map_image_path(build.kind, part) for part in argv]
+    argv = [_map_image_path(image_root, part) for part in argv]
     if build.kind == "jupyterlab" and os.geteuid() == 0:
         argv.append("--ServerApp.allow_root=True")
     for folder in paths.values():
@@ -223,10 +247,10 @@ def container_to_process(
     )
 
 
-def _map_image_path(kind: str, text: str) -> str:
-    """Absolute image-file paths inside a shell script argument point at the stand-ins."""
+def _map_image_path(image_root: Path, text: str) -> str:
+    """Absolute image-file paths inside a shell script point at the copies under ``image_root``."""
     for match in set(re.findall(r"(?<![\w.])(/(?:usr|opt|etc)/[\w./-]+)", text)):
-        image_file = _image_file(kind, match)
+        image_file = _image_file(image_root, match)
         if image_file:
             text = text.replace(match, str(image_file))
     return text

@@ -30,8 +30,9 @@ from apranova.local.tools.supervisor import ToolSupervisor
 
 SIMULATED_NOTICE = (
     "Tools are simulated locally: they show Ready but nothing runs at their URLs. "
-    "Run `LOCAL_TOOLS=1 make run` to start the real tools."
+    "To start the real tools, stop this and run: LOCAL_TOOLS=1 make run"
 )
+"""Plain text (the dashboard shows ``TOOLS_NOTICE`` as it is, and the console prints it)."""
 
 
 @dataclass(frozen=True)

@@ -34,18 +34,34 @@ _AUTH_SCOPE_KEY = "apranova.auth_headers"
 
 @dataclass
 class Routes:
-    """Ingress host → local port of the tool serving it; safe to change while serving."""
+    """Ingress host → local port of the tool serving it; safe to change while serving.
+
+    A host without a port may carry a note (why its tool does not run locally, or that it is
+    being installed), which the proxy answers with 503 instead of a bare 404.
+    """
 
     _ports: dict[str, int] = field(default_factory=dict)
+    _notes: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def set(self, host: str, port: int) -> None:
         with self._lock:
             self._ports[host.lower()] = port
+            self._notes.pop(host.lower(), None)
 
     def remove(self, host: str) -> None:
         with self._lock:
             self._ports.pop(host.lower(), None)
+            self._notes.pop(host.lower(), None)
+
+    def set_note(self, host: str, note: str) -> None:
+        """Say why nothing is served at ``host`` (plain text for the student)."""
+        with self._lock:
+            self._notes[host.lower()] = note
+
+    def note(self, host: str) -> str | None:
+        with self._lock:
+            return self._notes.get(host.lower().split(":")[0])
 
     def port(self, host: str) -> int | None:
         with self._lock:
@@ -155,7 +171,13 @@ class ForwardAuthProxy:
                 await send({"type": "websocket.close", "code": 1008})
                 return
             host = headers.get("host", "")
-            await PlainTextResponse(f"no tool is served at {host}", 404)(scope, receive, send)
+            note = self.routes.note(host)
+            response = (
+                PlainTextResponse(note, 503)
+                if note
+                else PlainTextResponse(f"no tool is served at {host}", 404)
+            )
+            await response(scope, receive, send)
             return
         verdict = await self._check(scope, headers)
         if isinstance(verdict, Response):

@@ -6,6 +6,7 @@ path as the kubelet would (any 2xx or 3xx is ready, as for an ``httpGet`` probe)
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -65,15 +66,38 @@ class RunningTool:
         )
 
     def stop(self, timeout: float = 20.0) -> None:
-        """SIGTERM the tool's process group; SIGKILL when it does not stop in time."""
-        if self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=timeout)
+        """Stop the tool and every process of its group (:func:`stop_group`)."""
+        stop_group(self.process, timeout)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # a member that changed user: still there
+        return True
+    return True
+
+
+def _signal_group(pgid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signum)
+
+
+def stop_group(process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    """SIGTERM the process group led by ``process`` (started with ``start_new_session``), reap the
+    leader and wait until no member of the group is left; SIGKILL what is left after ``timeout``
+    seconds. Also when the leader has already exited: its children may still run."""
+    pgid = process.pid
+    for signum in (signal.SIGTERM, signal.SIGKILL):
+        _signal_group(pgid, signum)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None and not _group_alive(pgid):
+                return
+            time.sleep(0.05)
+    process.wait(timeout=timeout)
 
 
 def start(spec: LocalProcess, log_path: Path) -> RunningTool:

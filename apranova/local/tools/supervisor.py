@@ -6,8 +6,12 @@ local process (:mod:`.kubelet`) and starts it from the cached install; once its 
 answers, the proxy routes the tool's Ingress host to it. A changed container (new credentials, a
 track edit) restarts it; a tool that is gone, suspended or no longer Ready is stopped. Each tool
 keeps its folder under ``<local>/tools/<namespace>/<tool>/`` (the stand-in for its volume), so a
-student's notebooks survive restarts of ``make run``. Tools whose image has no stand-in, or that
-cannot be installed, are reported once and left alone.
+student's notebooks survive restarts of ``make run``. Installs run in the background
+(:mod:`.background_install`), so one tool's install never holds up the routing of the others.
+Tools whose image has no stand-in, or that cannot be installed, are reported once on the console
+and left alone for the life of the stack (an install is never retried there); the proxy answers
+their host with that reason instead of a 404. Once :meth:`ToolSupervisor.stop` begins nothing new
+starts, and every tool's process group and every installer is ended and waited for.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from pathlib import Path
 from typing import Any, cast
 
 from apranova.local.postgres import free_port
-from apranova.local.tools import catalog, install, kubelet, runner
+from apranova.local.tools import catalog, kubelet, runner
+from apranova.local.tools.background_install import BackgroundInstalls, InstallFailed
 from apranova.local.tools.proxy import Routes
 from apranova.local.tools.rendered import RenderedTool, read_rendered
 
@@ -68,24 +73,46 @@ class ToolSupervisor:
     label_selector: str = ""
     """Only enrollments with these labels (``ENROLLMENT_SELECTOR``, as the operator's)."""
     interval: float = 3.0
+    installs: BackgroundInstalls | None = None
+    """Where stand-ins are installed (default: the cache, logs in ``<folder>/installs/``)."""
     _running: dict[tuple[str, str], _Managed] = field(default_factory=dict)
     _reported: set[str] = field(default_factory=set)
     _stop: threading.Event = field(default_factory=threading.Event)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    """Held while tools are started, routed or stopped, so :meth:`stop` sees them all."""
+
+    def __post_init__(self) -> None:
+        if self.installs is None:
+            self.installs = BackgroundInstalls(self.folder / "installs")
 
     def _report_once(self, key: str, message: str) -> None:
         if key not in self._reported:
             self._reported.add(key)
             print(f"[tools] {message}", flush=True)
 
+    def _cannot_run(self, username: str, name: str, host: str, reason: str) -> None:
+        self.routes.set_note(host, f"{name} cannot run locally: {reason}")
+        message = f"{name} of {username} cannot run locally: {reason}"
+        self._report_once(message, message)
+
     def _start(self, username: str, name: str, rendered: RenderedTool) -> _Managed | None:
         build = catalog.build_for(rendered.image)
         if build is None:
-            self._report_once(rendered.image, f"no local stand-in for {rendered.image}")
+            self._cannot_run(
+                username, name, rendered.host, f"no local stand-in for {rendered.image}"
+            )
             return None
-        try:
-            done = install.install(build)
-        except install.InstallError as error:
-            self._report_once(build.key, f"cannot install {build.key}: {error}")
+        assert self.installs is not None
+        done = self.installs.get(build)
+        if done is None:
+            self.routes.set_note(rendered.host, f"{name} is being installed locally ({build.key})")
+            self._report_once(
+                f"installing {build.key}", f"installing {build.key} in the background"
+            )
+            return None
+        if isinstance(done, InstallFailed):
+            reason = f"cannot install {build.key}: {done.error} (see {done.log_path})"
+            self._cannot_run(username, name, rendered.host, reason)
             return None
         namespace = rendered.deployment["metadata"]["namespace"]
         root = self.folder / namespace / name
@@ -99,6 +126,7 @@ class ToolSupervisor:
             free_port(),
         )
         tool = runner.start(spec, root / "tool.log")
+        self.routes.set_note(rendered.host, f"{name} is starting; try again in a moment")
         print(f"[tools] starting {name} of {username} ({build.key}), log {root / 'tool.log'}")
         return _Managed(rendered.host, fingerprint(rendered), tool)
 
@@ -114,7 +142,8 @@ class ToolSupervisor:
         print(f"[tools] stopped {key[1]} of {key[0]}", flush=True)
 
     def sync(self) -> None:
-        """One pass: start, route, restart and stop tools as the cluster says."""
+        """One pass: start, route, restart and stop tools as the cluster says (nothing once
+        stopping)."""
         from kubernetes import client
         from kubernetes.client.exceptions import ApiException
 
@@ -127,8 +156,11 @@ class ToolSupervisor:
         )
         enrollments = listed["items"]
         wanted = set(wanted_tools(enrollments))
-        for key in [k for k in self._running if k not in wanted]:
-            self._stop_one(key)
+        with self._lock:
+            if self._stop.is_set():
+                return
+            for key in [k for k in self._running if k not in wanted]:
+                self._stop_one(key)
         for key in sorted(wanted):
             try:
                 rendered = read_rendered(self.api_client, *key)
@@ -136,6 +168,14 @@ class ToolSupervisor:
                 if error.status == 404:
                     continue
                 raise
+            self.sync_tool(key, rendered)
+
+    def sync_tool(self, key: tuple[str, str], rendered: RenderedTool) -> None:
+        """Start, restart, stop or route tool ``key`` (``(username, tool)``) as ``rendered``
+        says; does nothing once :meth:`stop` has begun."""
+        with self._lock:
+            if self._stop.is_set():
+                return
             replicas = rendered.deployment["spec"].get("replicas", 1)
             managed = self._running.get(key)
             if managed and (managed.fingerprint != fingerprint(rendered) or not replicas):
@@ -171,7 +211,11 @@ class ToolSupervisor:
             self._stop.wait(self.interval)
 
     def stop(self) -> None:
-        """End the loop and stop every tool process."""
+        """End the loop; from now on nothing starts. Stop every tool's process group and every
+        installer, and wait for them."""
         self._stop.set()
-        for key in list(self._running):
-            self._stop_one(key)
+        assert self.installs is not None
+        self.installs.stop()
+        with self._lock:
+            for key in list(self._running):
+                self._stop_one(key)

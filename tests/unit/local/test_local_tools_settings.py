@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from apranova.local.tools.local_tools import LocalToolsSettings
+from apranova.local.tools.local_tools import SIMULATED_NOTICE, LocalToolsSettings
 
 
 def test_off_by_default() -> None:
@@ -34,3 +34,8 @@ def test_operator_and_api_share_the_cookie_domain_and_the_proxy_port() -> None:
     assert operator["TOOL_AUTH_SIGNIN_URL"] == "http://app.localtest.me:8000/login"
     assert api["SESSION_COOKIE_DOMAIN"] == ".localtest.me"
     assert api["PUBLIC_BASE_URL"] == "http://app.localtest.me:8000"
+
+
+def test_the_simulated_notice_is_plain_text_naming_the_command() -> None:
+    assert "`" not in SIMULATED_NOTICE
+    assert SIMULATED_NOTICE.endswith("LOCAL_TOOLS=1 make run")

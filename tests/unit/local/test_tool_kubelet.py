@@ -85,7 +85,7 @@ def test_jupyterlab_container_maps_only_port_address_and_paths(tmp_path: Path) -
         deployment, secrets, {}, build, tmp_path / "bin", tmp_path / "root", 43210
     )
     assert Path(process.argv[0]).name == "tini"
-    assert Path(process.argv[0]).is_relative_to(kubelet.IMAGE_FILES)
+    assert Path(process.argv[0]).is_relative_to(tmp_path / "root")
     assert "--ServerApp.port=43210" in process.argv
     assert "--ServerApp.ip=127.0.0.1" in process.argv
     assert f"--ServerApp.root_dir={tmp_path}/root/home/jovyan/work" in process.argv
@@ -107,3 +107,40 @@ def test_prefect_container_keeps_its_public_urls_and_maps_its_own(tmp_path: Path
     assert process.env["PREFECT_API_URL"] == "http://127.0.0.1:40000/api"
     assert process.env["PREFECT_UI_URL"] == "https://prefect-ada.students.localtest.me"
     assert process.env["PREFECT_HOME"] == f"{tmp_path}/root/data/prefect"
+
+
+def _secrets_for(deployment: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """A value for every Secret key the container refers to."""
+    secrets: dict[str, dict[str, str]] = {}
+    for item in deployment["spec"]["template"]["spec"]["containers"][0].get("env") or []:
+        ref = (item.get("valueFrom") or {}).get("secretKeyRef")
+        if ref:
+            secrets.setdefault(ref["name"], {})[ref["key"]] = "secret-value"
+    return secrets
+
+
+@pytest.mark.parametrize("kind", ["jupyterlab", "superset", "codeserver"])
+def test_every_bind_is_loopback_including_inside_the_image_files(tmp_path: Path, kind: str) -> None:
+    track = "fsd" if kind == "codeserver" else "dp"
+    build = catalog.build_for_kind(kind)
+    deployment = _deployment(track, kind)
+    process = kubelet.container_to_process(
+        deployment, _secrets_for(deployment), {}, build, tmp_path / "bin", tmp_path / "root", 1234
+    )
+    copies = [f for f in (tmp_path / "root").rglob("*") if f.is_file()]
+    assert copies, "the image files are copied under the local root"
+    for text in [*process.argv, *process.env.values(), *(f.read_text() for f in copies)]:
+        assert kubelet.ANY_ADDRESS not in text
+
+
+def test_superset_start_script_binds_gunicorn_to_loopback_on_the_local_port(
+    tmp_path: Path,
+) -> None:
+    build = catalog.build_for_kind("superset")
+    deployment = _deployment("dp", "superset")
+    secrets = _secrets_for(deployment)
+    kubelet.container_to_process(
+        deployment, secrets, {}, build, tmp_path / "bin", tmp_path / "root", 43210
+    )
+    script = (tmp_path / "root" / "usr" / "bin" / "run-server.sh").read_text()
+    assert '--bind "${SUPERSET_BIND_ADDRESS:-127.0.0.1}:${SUPERSET_PORT:-43210}"' in script
