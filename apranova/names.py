@@ -135,12 +135,17 @@ def namespace_name(enrollment: str) -> str:
     return NAMESPACE_PREFIX + enrollment
 
 
-def tool_host(template: str, tool: str, username: str, base_domain: str) -> str:
-    """An ingress host from a template with ``{tool}``, ``{username}`` and ``{baseDomain}``.
+def tool_host(template: str, tool: str, enrollment: str, base_domain: str) -> str:
+    """An ingress host from a template with ``{tool}``, ``{enrollment}`` and ``{baseDomain}``.
 
+    ``{enrollment}`` is the enrollment's name; ``{username}``, the placeholder of templates
+    written before a student could hold several tracks, means the same (for the enrollments of
+    that time, the name *was* the username), so such templates keep giving the same hosts.
     Raises ``ValueError`` when the result is not a valid DNS name (each label a DNS-1123 label).
     """
-    host = template.format(tool=tool, username=username, baseDomain=base_domain).lower()
+    host = template.format(
+        tool=tool, enrollment=enrollment, username=enrollment, baseDomain=base_domain
+    ).lower()
     labels = host.split(".")
     if len(host) > 253 or not all(is_dns_label(label) for label in labels):
         raise ValueError(f"host {host!r} from template {template!r} is not a valid DNS name")

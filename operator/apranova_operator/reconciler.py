@@ -412,7 +412,7 @@ class Reconciler:
             compose_status(
                 body.get("status") or {},
                 generation=body["metadata"].get("generation", 0),
-                namespace=names.namespace_name(body["spec"]["student"]["username"]),
+                namespace=names.namespace_name(body["metadata"]["name"]),
                 checks=[check],
                 now=now_iso(),
                 waiting_for_track=pending,
@@ -499,8 +499,7 @@ class Reconciler:
         if labels.FINALIZER not in (metadata.get("finalizers") or []):
             return None
         name = metadata["name"]
-        username = body["spec"]["student"]["username"]
-        ns_name = names.namespace_name(username)
+        ns_name = names.namespace_name(name)
         current = body.get("status") or {}
         if current.get("phase") != "Terminating":
             events("Normal", "Terminating", "deleting the environment")

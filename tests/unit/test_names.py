@@ -90,7 +90,7 @@ def test_enrollment_names_fit_every_derived_name(username: str, track: str) -> N
         assert names.is_enrollment_name(name, username), name
         assert names.is_dns_label(names.namespace_name(name))
         for tool in ("jupyter", "x" * 15):
-            names.tool_host("{tool}-{username}.{baseDomain}", tool, name, "example.com")
+            names.tool_host("{tool}-{enrollment}.{baseDomain}", tool, name, "example.com")
         schema = names.schema_name(name)
         assert schema.startswith("stu_") and len(schema.encode()) <= 63
         seen.add(name)
@@ -114,7 +114,9 @@ def test_is_enrollment_name_accepts_the_legacy_rule() -> None:
 
 
 def test_tool_host() -> None:
-    host = names.tool_host("{tool}-{username}.{baseDomain}", "jupyter", "ada", "example.com")
-    assert host == "jupyter-ada.example.com"
+    host = names.tool_host("{tool}-{enrollment}.{baseDomain}", "jupyter", "ada-dp", "example.com")
+    assert host == "jupyter-ada-dp.example.com"
+    legacy = names.tool_host("{tool}-{username}.{baseDomain}", "jupyter", "ada", "example.com")
+    assert legacy == "jupyter-ada.example.com"
     with pytest.raises(ValueError, match="not a valid DNS name"):
         names.tool_host("{tool}_{username}.{baseDomain}", "jupyter", "ada", "example.com")

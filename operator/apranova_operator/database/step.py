@@ -92,16 +92,13 @@ def _failed(ctx: StepContext, schema: str, reason: str, message: str) -> StepRes
 
 
 def _target(ctx: StepContext) -> StudentDatabase:
-    return StudentDatabase.for_student(
-        str(ctx.spec["student"]["username"]), load_settings().database_name()
-    )
+    return StudentDatabase.for_student(ctx.enrollment_name, load_settings().database_name())
 
 
 async def reconcile(ctx: StepContext) -> StepResult:
     """Ensure the student's role, schema and ``student-database`` Secret exist and agree."""
     settings = load_settings()
-    username = str(ctx.spec["student"]["username"])
-    schema = names.schema_name(username)
+    schema = names.schema_name(ctx.enrollment_name)
     if not settings.configured:
         return _failed(ctx, schema, "NotConfigured", "STUDENT_DB_ADMIN_URL is not set")
     target = _target(ctx)
