@@ -25,13 +25,14 @@ class KubeUnavailableError(RuntimeError):
 
 
 class Cluster(Protocol):
-    """The five cluster calls the payment flow makes (:class:`Kube`, or a test double)."""
+    """The cluster calls the payment flow makes (:class:`Kube`, or a test double)."""
 
     def get_track(self, name: str) -> dict[str, Any] | None: ...
     def get_enrollment(self, name: str) -> dict[str, Any] | None: ...
     def create_enrollment(self, body: dict[str, Any]) -> bool: ...
     def patch_enrollment_spec(self, name: str, spec: dict[str, Any]) -> None: ...
     def list_enrollment_names(self) -> set[str]: ...
+    def get_namespace_labels(self, name: str) -> dict[str, str] | None: ...
 
 
 class Kube:
@@ -141,3 +142,17 @@ class Kube:
                 return False
             raise KubeUnavailableError(f"delete enrollment {name}: {error.reason}") from error
         return True
+
+    def get_namespace_labels(self, name: str) -> dict[str, str] | None:
+        """The labels of namespace ``name`` (``{}`` when it has none), ``None`` when absent."""
+        try:
+            namespace = client.CoreV1Api(self._objects().api_client).read_namespace(
+                name, _request_timeout=REQUEST_TIMEOUT_SECONDS
+            )
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise KubeUnavailableError(f"get namespace {name}: {error.status}") from error
+        except (urllib3.exceptions.HTTPError, OSError) as error:
+            raise KubeUnavailableError(f"get namespace {name}: {error}") from error
+        return dict(namespace.metadata.labels or {})

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from apranova_api.accounts.password_tokens import PURPOSE_SET_PASSWORD, issue_password_token
 from apranova_api.accounts.passwords import hash_password
-from apranova_api.models import User
+from apranova_api.models import Enrollment, User
 from tests.conftest import kubectl
 from tests.support.api_process import ApiProcess
 from tests.support.operator_process import OperatorProcess, free_port, start_operator
@@ -149,6 +149,7 @@ def add_student(stack: Stack, password: str | None) -> User:
             payment_verified=True,
             privacy_accepted=True,
             password_hash=hash_password(password) if password else None,
+            enrollments=[Enrollment(track="DP", name=email.split("@")[0])],
         )
         session.add(user)
         session.flush()

@@ -83,6 +83,8 @@ class OutboxMessage(Base):
         ForeignKey("users.id", ondelete="CASCADE"), index=True, nullable=False
     )
     kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    track: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    """The track a purchase email is about (``None``: the student's first track)."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)

@@ -15,8 +15,8 @@ from pydantic import BaseModel, EmailStr, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from apranova.names import enrollment_name
 from apranova_api.accounts.clock import utc_now
+from apranova_api.accounts.enrollments import first_enrollment_name, held_tracks, track_summary
 from apranova_api.accounts.gdpr import delete_account, export_data
 from apranova_api.accounts.models import OutboxMessage
 from apranova_api.accounts.password_tokens import (
@@ -131,10 +131,19 @@ def audit(session: Session, user_id: int | None, action: str, details: dict[str,
 
 
 def enrollment_of(runtime: AccountsRuntime, user: User) -> EnrollmentView | None:
-    """The student's enrollment from the status cache; 503 until the cache has synced."""
+    """The student's first enrollment from the status cache; 503 until the cache has synced."""
     if not runtime.status_cache.synced:
         raise HTTPException(503, "Environment status is not available yet; retry in a few seconds.")
-    return runtime.status_cache.get(enrollment_name(user.username))
+    name = first_enrollment_name(runtime.sessions, user.id)
+    return runtime.status_cache.get(name) if name else None
+
+
+def tracks_of(runtime: AccountsRuntime, user: User) -> list[dict[str, Any]]:
+    """Every track the student holds, oldest first, with its environment's status."""
+    return [
+        track_summary(held, runtime.status_cache.get(held.name))
+        for held in held_tracks(runtime.sessions, user.id)
+    ]
 
 
 class SetPasswordIn(BaseModel):
@@ -294,8 +303,10 @@ def logout(request: Request, runtime: Runtime) -> Response:
 
 @router.get("/api/accounts/me/")
 def me(user: CurrentUser, runtime: Runtime) -> dict[str, Any]:
-    """The logged-in student, the track and the enrollment's phase."""
-    view = runtime.status_cache.get(enrollment_name(user.username))
+    """The logged-in student and every track held (``enrollments``); the top-level ``track``,
+    ``enrollment_status`` and ``phase`` describe the first one, as for one-track clients."""
+    name = first_enrollment_name(runtime.sessions, user.id)
+    view = runtime.status_cache.get(name) if name else None
     return {
         "id": user.id,
         "email": user.email,
@@ -307,15 +318,18 @@ def me(user: CurrentUser, runtime: Runtime) -> dict[str, Any]:
         "enrollment_status": user.enrollment_status,
         "payment_verified": user.payment_verified,
         "phase": view.phase if view else None,
+        "enrollments": tracks_of(runtime, user),
     }
 
 
 @router.get("/api/accounts/tools/")
 def tools(user: CurrentUser, runtime: Runtime) -> dict[str, Any]:
-    """Each tool's name, URL and readiness, and the Discord invite, from the status cache."""
+    """Each tool's name, URL and readiness, and the Discord invite, from the status cache:
+    top level for the first track (one-track clients), ``enrollments`` for every track."""
     view = enrollment_of(runtime, user)
+    tracks = tracks_of(runtime, user)
     if view is None:
-        return {"phase": None, "tools": [], "discord_invite": None}
+        return {"phase": None, "tools": [], "discord_invite": None, "enrollments": tracks}
     return {
         "phase": view.phase,
         "tools": [
@@ -323,6 +337,7 @@ def tools(user: CurrentUser, runtime: Runtime) -> dict[str, Any]:
             for t in view.tools
         ],
         "discord_invite": view.discord_invite,
+        "enrollments": tracks,
     }
 
 
@@ -373,22 +388,25 @@ def complete_step(step_id: str, user: CurrentUser, runtime: Runtime) -> dict[str
         return {"step_id": step_id, "status": PROGRESS_DONE, "unlocked": unlocked}
 
 
-def _enrollment_object(runtime: AccountsRuntime, user: User) -> dict[str, Any] | None:
-    view = runtime.status_cache.get(enrollment_name(user.username))
-    if view is not None:
-        return dict(view.raw)
-    try:
-        return runtime.kube.get_enrollment(enrollment_name(user.username))
-    except KubeUnavailableError as error:
-        raise HTTPException(503, "The cluster is unreachable; try the export again.") from error
+def _enrollment_objects(runtime: AccountsRuntime, user: User) -> list[dict[str, Any]]:
+    objects = []
+    for held in held_tracks(runtime.sessions, user.id):
+        view = runtime.status_cache.get(held.name)
+        try:
+            found = dict(view.raw) if view else runtime.kube.get_enrollment(held.name)
+        except KubeUnavailableError as error:
+            raise HTTPException(503, "The cluster is unreachable; try the export again.") from error
+        if found is not None:
+            objects.append(found)
+    return objects
 
 
 @router.get("/api/accounts/export/")
 def export(user: CurrentUser, runtime: Runtime) -> JSONResponse:
     """Everything held about the student, as JSON."""
-    enrollment = _enrollment_object(runtime, user)
+    enrollments = _enrollment_objects(runtime, user)
     with runtime.sessions() as session, session.begin():
-        data = export_data(session, user, enrollment)
+        data = export_data(session, user, enrollments)
         audit(session, user.id, "account.exported", {})
     return JSONResponse(
         data,
@@ -407,20 +425,22 @@ def _delete_enrollment(runtime: AccountsRuntime, name: str) -> None:
 
 @router.delete("/api/accounts/me/", status_code=204)
 def delete_me(user: CurrentUser, runtime: Runtime) -> Response:
-    """Delete the account and its enrollment; payments stay, anonymised.
+    """Delete the account and its enrollments; payments stay, anonymised.
 
-    The enrollment goes first (the operator then removes the environment and the schema), so a
-    cluster outage deletes nothing. It is deleted once more after the commit in case a repair
-    pass re-created it in between.
+    The enrollments go first (the operator then removes each environment and schema), so a
+    cluster outage deletes nothing. They are deleted once more after the commit in case a repair
+    pass re-created one in between.
     """
-    name = enrollment_name(user.username)
-    _delete_enrollment(runtime, name)
+    names = [held.name for held in held_tracks(runtime.sessions, user.id)]
+    for name in names:
+        _delete_enrollment(runtime, name)
     with runtime.sessions() as session, session.begin():
         stored = session.get(User, user.id, with_for_update=True)
         if stored is not None:
             delete_account(session, stored)
             audit(session, None, "account.deleted", {"user_id": user.id})
-    _delete_enrollment(runtime, name)
+    for name in names:
+        _delete_enrollment(runtime, name)
     response = Response(status_code=204)
     _clear_cookie(response, runtime)
     return response

@@ -15,7 +15,6 @@ from kubernetes import client, config
 from kubernetes.config.config_exception import ConfigException
 from sqlalchemy.orm import Session, sessionmaker
 
-from apranova.names import enrollment_name
 from apranova_api.accounts.outbox import InviteLookup, InviteState, OutboxSender
 from apranova_api.accounts.settings import AccountsSettings
 from apranova_api.kube import Kube
@@ -47,10 +46,10 @@ class AccountsRuntime:
 
 
 def invite_lookup(status_cache: StatusCache) -> InviteLookup:
-    """Username -> the Discord invite in the student's enrollment status, from the cache."""
+    """Enrollment name -> the Discord invite in that enrollment's status, from the cache."""
 
-    def invite_of(username: str) -> InviteState:
-        view = status_cache.get(enrollment_name(username))
+    def invite_of(name: str) -> InviteState:
+        view = status_cache.get(name)
         if view is None:
             return InviteState(invite=None, pending=True)
         return InviteState(invite=view.discord_invite, pending=not view.integrations_settled)

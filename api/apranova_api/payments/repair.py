@@ -1,8 +1,10 @@
-"""The repair loop: every paying student has a StudentEnrollment, whatever happened before.
+"""The repair loop: every enrollment the database grants has its StudentEnrollment, as it says.
 
-A webhook that committed its rows while the cluster was down answered 503 and Stripe will
-retry; this loop does not wait for that. Each pass lists the enrollments once and syncs every
-user whose enrollment is missing, or who is suspended (so a refund during an outage lands).
+A webhook that committed its rows while the cluster (or Stripe) was down answered 503 and Stripe
+will retry; this loop does not wait for that. Each pass lists the enrollments once, syncs every
+enrollment row whose object is missing or that is not active (so a refund or dispute during an
+outage lands, and a lifted one is lifted), and makes every duplicate purchase's refund that
+Stripe has not accepted yet.
 """
 
 from __future__ import annotations
@@ -12,37 +14,59 @@ import threading
 
 from sqlalchemy import select
 
-from apranova.names import enrollment_name
 from apranova_api.kube import KubeUnavailableError
 from apranova_api.metrics import REPAIR_RUNS
-from apranova_api.models import SUSPENDED, User
-from apranova_api.payments.fulfil import sync_enrollment
+from apranova_api.models import Enrollment, Payment
+from apranova_api.payments import purchases
+from apranova_api.payments.fulfil import refund_duplicate, sync_enrollment
+from apranova_api.payments.gateway import GatewayUnavailableError
 from apranova_api.services import Services
 
 log = logging.getLogger(__name__)
 
 
-def users_to_sync(users: list[tuple[int, str, str]], existing: set[str]) -> list[int]:
-    """Ids of users (id, username, status) whose enrollment is missing or suspended (pure)."""
+def enrollments_to_sync(rows: list[tuple[int, str, str]], existing: set[str]) -> list[int]:
+    """Ids of enrollment rows (id, name, state) whose object is missing or that are not active
+    (pure). Active ones that exist are left alone: the webhook already made them so."""
     return [
-        user_id
-        for user_id, username, status in users
-        if status == SUSPENDED or enrollment_name(username) not in existing
+        enrollment_id
+        for enrollment_id, name, state in rows
+        if state != purchases.ACTIVE or name not in existing
     ]
 
 
+def refund_due_payments(services: Services) -> list[int]:
+    """Duplicate purchases whose refund Stripe has not accepted yet."""
+    with services.sessions() as db:
+        return list(
+            db.scalars(
+                select(Payment.id).where(
+                    Payment.grant == purchases.DUPLICATE,
+                    Payment.refund_id.is_(None),
+                    Payment.status != purchases.REFUNDED,
+                )
+            )
+        )
+
+
 def repair_once(services: Services) -> int:
-    """One pass; returns how many users were synced. Raises when the cluster is down."""
+    """One pass; returns how many enrollments were synced. Raises when the cluster is down.
+
+    A duplicate refund that Stripe cannot take now is logged and tried again next pass.
+    """
+    for payment_id in refund_due_payments(services):
+        try:
+            refund_duplicate(services, payment_id)
+        except GatewayUnavailableError as error:
+            log.warning(
+                "repair loop: refund of duplicate purchase %s failed: %s", payment_id, error
+            )
     existing = services.kube.list_enrollment_names()
     with services.sessions() as db:
-        rows = db.execute(
-            select(User.id, User.username, User.enrollment_status).where(
-                User.payment_verified.is_(True)
-            )
-        ).all()
-    todo = users_to_sync([(r[0], r[1], r[2]) for r in rows], existing)
-    for user_id in todo:
-        sync_enrollment(services, user_id)
+        rows = db.execute(select(Enrollment.id, Enrollment.name, Enrollment.state)).all()
+    todo = enrollments_to_sync([(r[0], r[1], r[2]) for r in rows], existing)
+    for enrollment_id in todo:
+        sync_enrollment(services, enrollment_id)
     return len(todo)
 
 

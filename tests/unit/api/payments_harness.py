@@ -1,6 +1,6 @@
 """An in-process API for payment unit tests: SQLite file, Stripe stand-in, in-memory cluster.
 
-The in-memory cluster implements the same five calls as :class:`apranova_api.kube.Kube` and can
+The in-memory cluster implements the same calls as :class:`apranova_api.kube.Kube` and can
 be switched "down" to exercise the outage paths; the real cluster is covered by tests/e2e.
 """
 
@@ -45,10 +45,11 @@ TRACKS = {
 
 @dataclass
 class MemoryCluster:
-    """Tracks and StudentEnrollments in memory; ``down`` makes every call fail."""
+    """Tracks, StudentEnrollments and namespace labels in memory; ``down`` makes every call fail."""
 
     tracks: dict[str, dict[str, Any]] = field(default_factory=lambda: copy.deepcopy(TRACKS))
     enrollments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    namespaces: dict[str, dict[str, str]] = field(default_factory=dict)
     down: bool = False
     creates: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -85,6 +86,12 @@ class MemoryCluster:
         self._check()
         with self.lock:
             return set(self.enrollments)
+
+    def get_namespace_labels(self, name: str) -> dict[str, str] | None:
+        self._check()
+        with self.lock:
+            labels = self.namespaces.get(name)
+            return dict(labels) if labels is not None else None
 
 
 @dataclass
