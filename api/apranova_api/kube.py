@@ -32,6 +32,7 @@ class Cluster(Protocol):
     def create_enrollment(self, body: dict[str, Any]) -> bool: ...
     def patch_enrollment_spec(self, name: str, spec: dict[str, Any]) -> None: ...
     def list_enrollment_names(self) -> set[str]: ...
+    def list_enrollment_suspensions(self) -> dict[str, bool]: ...
     def get_namespace_labels(self, name: str) -> dict[str, str] | None: ...
 
 
@@ -132,6 +133,17 @@ class Kube:
         except ApiException as error:
             raise KubeUnavailableError(f"list enrollments: {error.reason}") from error
         return {item["metadata"]["name"] for item in listing.get("items", [])}
+
+    def list_enrollment_suspensions(self) -> dict[str, bool]:
+        """Every enrollment's name and its ``spec.suspended``."""
+        try:
+            listing = self._call("list_cluster_custom_object", GROUP, VERSION, ENROLLMENT_PLURAL)
+        except ApiException as error:
+            raise KubeUnavailableError(f"list enrollments: {error.reason}") from error
+        return {
+            item["metadata"]["name"]: bool((item.get("spec") or {}).get("suspended"))
+            for item in listing.get("items", [])
+        }
 
     def delete_enrollment(self, name: str) -> bool:
         """Delete an enrollment (the operator removes the environment); ``False`` when absent."""

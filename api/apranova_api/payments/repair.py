@@ -2,9 +2,9 @@
 
 A webhook that committed its rows while the cluster (or Stripe) was down answered 503 and Stripe
 will retry; this loop does not wait for that. Each pass lists the enrollments once, syncs every
-enrollment row whose object is missing or that is not active (so a refund or dispute during an
-outage lands, and a lifted one is lifted), and makes every duplicate purchase's refund that
-Stripe has not accepted yet.
+enrollment row whose object is missing, that is not active (so a refund or dispute during an
+outage lands) or whose object is still suspended although the row is active (a lifted
+suspension lands), and makes every duplicate purchase's refund Stripe has not accepted yet.
 """
 
 from __future__ import annotations
@@ -25,13 +25,18 @@ from apranova_api.services import Services
 log = logging.getLogger(__name__)
 
 
-def enrollments_to_sync(rows: list[tuple[int, str, str]], existing: set[str]) -> list[int]:
-    """Ids of enrollment rows (id, name, state) whose object is missing or that are not active
-    (pure). Active ones that exist are left alone: the webhook already made them so."""
+def enrollments_to_sync(
+    rows: list[tuple[int, str, str]], suspended_in_cluster: dict[str, bool]
+) -> list[int]:
+    """Ids of enrollment rows (id, name, state) to sync (pure): the object is missing, the row
+    is not active (its reason may have changed), or the object is suspended while the row is
+    active (a lifted suspension that did not reach the cluster)."""
     return [
         enrollment_id
         for enrollment_id, name, state in rows
-        if state != purchases.ACTIVE or name not in existing
+        if name not in suspended_in_cluster
+        or state != purchases.ACTIVE
+        or suspended_in_cluster[name]
     ]
 
 
@@ -61,7 +66,7 @@ def repair_once(services: Services) -> int:
             log.warning(
                 "repair loop: refund of duplicate purchase %s failed: %s", payment_id, error
             )
-    existing = services.kube.list_enrollment_names()
+    existing = services.kube.list_enrollment_suspensions()
     with services.sessions() as db:
         rows = db.execute(select(Enrollment.id, Enrollment.name, Enrollment.state)).all()
     todo = enrollments_to_sync([(r[0], r[1], r[2]) for r in rows], existing)

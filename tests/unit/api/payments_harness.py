@@ -87,6 +87,11 @@ class MemoryCluster:
         with self.lock:
             return set(self.enrollments)
 
+    def list_enrollment_suspensions(self) -> dict[str, bool]:
+        self._check()
+        with self.lock:
+            return {n: bool(e["spec"].get("suspended")) for n, e in self.enrollments.items()}
+
     def get_namespace_labels(self, name: str) -> dict[str, str] | None:
         self._check()
         with self.lock:

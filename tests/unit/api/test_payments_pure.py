@@ -150,8 +150,14 @@ def test_a_namespace_is_foreign_unless_absent_or_labelled_for_the_enrollment() -
 
 
 def test_enrollments_to_sync() -> None:
-    rows = [(1, "ada-dp", "ACTIVE"), (2, "bob-dp", "ACTIVE"), (3, "eve-dp", "SUSPENDED")]
-    assert enrollments_to_sync(rows, {"ada-dp", "eve-dp"}) == [2, 3]
+    rows = [
+        (1, "ada-dp", "ACTIVE"),
+        (2, "bob-dp", "ACTIVE"),
+        (3, "eve-dp", "SUSPENDED"),
+        (4, "sam-dp", "ACTIVE"),
+    ]
+    cluster = {"ada-dp": False, "eve-dp": True, "sam-dp": True}
+    assert enrollments_to_sync(rows, cluster) == [2, 3, 4]
 
 
 def test_snapshot_and_rejections() -> None:
