@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from apranova_api.db import make_engine
 from apranova_api.models import Enrollment, Payment, User
+from tests.conftest import PROJECT_ROOT, _apply_as_tests
 from tests.e2e.test_payments_cluster import _completed, _deliver, _env, _paid_checkout
 from tests.support.api_process import ApiProcess, start_api
 from tests.support.operator_process import (
@@ -48,6 +49,18 @@ pytestmark = [pytest.mark.cluster, pytest.mark.postgres]
 RUN = "p" + secrets.token_hex(4)
 LABEL = f"apranova.io/test-run={RUN}"
 READY_TIMEOUT = 600
+CRD_FILE = PROJECT_ROOT / "crds" / "studentenrollments.yaml"
+
+
+@pytest.fixture(autouse=True)
+def our_crd(crds_applied: str, k8s_api_client: client.ApiClient) -> None:
+    """This branch's StudentEnrollment CRD, applied again when another test run sharing the
+    cluster put back an older one (it refuses ``<username>-<track>`` names)."""
+    extensions = client.ApiextensionsV1Api(k8s_api_client)
+    crd = extensions.read_custom_resource_definition(f"{PLURAL}.{GROUP}")
+    rules = str(crd.spec.versions[0].schema.open_apiv3_schema.x_kubernetes_validations)
+    if "startsWith" not in rules:
+        _apply_as_tests(crds_applied, [CRD_FILE])
 
 
 @pytest.fixture(scope="module")
@@ -140,9 +153,11 @@ def operator(
 
 
 def _buy(api: ApiProcess, stripe: StripeStandIn, email: str, track: str) -> dict[str, Any]:
+    """Pay; the webhook answers 200, or 503 when the enrollment could not be created yet (the
+    verify endpoint and the repair loop finish the job)."""
     session = _paid_checkout(api, stripe, email, track)
     answer = _deliver(api.url, _completed(session["id"]))
-    assert answer.status_code == 200, answer.text
+    assert answer.status_code in (200, 503), answer.text
     return session
 
 

@@ -1,4 +1,6 @@
-/* /dashboard: the student's track, tool cards with live readiness, projects and progress. */
+/* /dashboard: every track the student holds: tool cards with live readiness, projects and
+   progress. The first track fills the page's main sections; each other track gets its own
+   section below (data-enrollment); a suspended track says why. */
 "use strict";
 
 (function () {
@@ -30,11 +32,98 @@
     return result.body;
   }
 
+  let otherTracks = [];
+
+  function suspensionText(enrollment) {
+    return "This track is suspended" + (enrollment.suspension_reason ? ": " + enrollment.suspension_reason : "") +
+      ". Its tools are stopped and your work is kept.";
+  }
+
   function renderMe(me) {
     const firstName = (me.name || me.email || "").split(" ")[0];
     document.getElementById("welcome-title").textContent = "Welcome, " + firstName + "!";
-    document.getElementById("track-name").textContent = me.track;
-    expectedTools = trackTools[me.track] || [];
+    const enrollments = me.enrollments || [];
+    const first = enrollments[0] || { track: me.track, track_name: me.track_name };
+    document.getElementById("track-name").textContent = first.track_name || first.track;
+    expectedTools = trackTools[first.track] || [];
+    if (first.suspended) api.show(document.getElementById("track-suspended"), suspensionText(first), "error");
+    otherTracks = enrollments.slice(1);
+    if (enrollments.length > 1) {
+      const list = document.getElementById("track-list");
+      list.replaceChildren.apply(
+        list,
+        enrollments.map(function (enrollment) {
+          const item = element("li", { "data-track": enrollment.track });
+          item.appendChild(element("span", { class: "step-list__title" }, enrollment.track_name));
+          item.appendChild(
+            element(
+              "span",
+              { class: "status " + (enrollment.suspended ? "status--locked" : "status--ready") },
+              enrollment.suspended ? "Suspended" : "Active",
+            ),
+          );
+          return item;
+        }),
+      );
+      list.hidden = false;
+    }
+    const container = document.getElementById("other-tracks");
+    container.replaceChildren.apply(container, otherTracks.map(trackSection));
+  }
+
+  /* The section of one more track: its state, tools, progress and projects. */
+  function trackSection(enrollment) {
+    const section = element("section", { class: "section", "data-enrollment": enrollment.enrollment });
+    section.appendChild(element("h2", {}, enrollment.track_name));
+    if (enrollment.suspended) {
+      section.appendChild(element("p", { class: "notice notice--error", role: "status" }, suspensionText(enrollment)));
+    }
+    section.appendChild(element("p", { class: "notice notice--wait", "data-tools-status": "" }, "Checking your tools…"));
+    section.appendChild(element("div", { class: "grid", "data-tools": "" }));
+    section.appendChild(element("p", { "data-progress": "" }));
+    section.appendChild(element("ol", { class: "curriculum section", "data-curriculum": "" }));
+    return section;
+  }
+
+  function sectionOf(enrollment) {
+    return document.querySelector('[data-enrollment="' + enrollment + '"]');
+  }
+
+  /* Tool cards and status line of another track; true when all its tools are ready. */
+  function renderOtherTools(enrollment) {
+    const section = sectionOf(enrollment.enrollment);
+    if (!section) return true;
+    const expected = trackTools[enrollment.track] || [];
+    const byName = {};
+    (enrollment.tools || []).forEach(function (tool) { byName[tool.name] = tool; });
+    const tools = expected.map(function (tool) {
+      return Object.assign({ ready: false, url: null }, byName[tool.name] || {}, tool);
+    });
+    const grid = section.querySelector("[data-tools]");
+    grid.replaceChildren.apply(grid, tools.map(toolCard));
+    const readyCount = tools.filter(function (tool) { return tool.ready; }).length;
+    const allReady = tools.length > 0 && readyCount === tools.length;
+    section.querySelector("[data-tools-status]").textContent = allReady
+      ? "All your tools are ready."
+      : readyCount + " of " + tools.length + " tools ready; the rest are starting…";
+    return allReady;
+  }
+
+  async function renderOtherCurriculum(enrollment) {
+    const section = sectionOf(enrollment.enrollment);
+    const curriculum = await load("/api/curriculum/?track=" + encodeURIComponent(enrollment.track));
+    const progress = curriculum.progress || { done: 0, total: 0 };
+    section.querySelector("[data-progress]").textContent =
+      progress.done + " of " + progress.total + " steps done";
+    const list = section.querySelector("[data-curriculum]");
+    list.replaceChildren.apply(
+      list,
+      (curriculum.projects || []).map(function (project) {
+        const item = element("li", { class: "card" });
+        item.appendChild(projectBlock(project, "h3"));
+        return item;
+      }),
+    );
   }
 
   function toolCard(tool) {
@@ -87,7 +176,8 @@
       api.show(status, readyCount + " of " + tools.length + " tools ready; the rest are starting…", "wait");
     }
     if (payload.discord_invite) document.getElementById("discord-link").href = payload.discord_invite;
-    return allReady;
+    const othersReady = (payload.enrollments || []).slice(1).map(renderOtherTools);
+    return allReady && othersReady.every(Boolean);
   }
 
   async function pollTools() {
@@ -174,6 +264,7 @@
 
   async function refreshCurriculum() {
     renderCurriculum(await load("/api/curriculum/"));
+    await Promise.all(otherTracks.map(renderOtherCurriculum));
   }
 
   async function completeStep(stepId) {
