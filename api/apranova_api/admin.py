@@ -173,7 +173,7 @@ def _show(services: Services, args: argparse.Namespace) -> Outcome:
 def _audit(services: Services, args: argparse.Namespace) -> Outcome:
     with services.sessions() as db:
         user = _student(db, args.email)
-        rows = [
+        rows: list[dict[str, Any]] = [
             {"at": row.created_at.isoformat(), "action": row.action, "details": row.details}
             for row in db.scalars(
                 select(AuditLog).where(AuditLog.user_id == user.id).order_by(AuditLog.id)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -315,7 +316,7 @@ def sync_enrollment(services: Services, enrollment_id: int) -> str:
         name = desired["metadata"]["name"]
         log.warning("namespace %s is not ours; renaming enrollment %s", namespace_name(name), name)
         run_in_transaction(
-            services.sessions, lambda db, taken=name: _rename(db, enrollment_id, taken)
+            services.sessions, partial(_rename, enrollment_id=enrollment_id, unusable=name)
         )
     return result
 
