@@ -10,10 +10,11 @@
   const waitingText = document.getElementById("verify-waiting-text");
   const welcome = document.getElementById("verify-welcome");
   const problem = document.getElementById("verify-problem");
+  const duplicate = document.getElementById("verify-duplicate");
   let attempts = 0;
 
   function showOnly(section) {
-    [waiting, welcome, problem].forEach(function (item) { item.hidden = item !== section; });
+    [waiting, welcome, problem, duplicate].forEach(function (item) { item.hidden = item !== section; });
   }
 
   function showWelcome(body) {
@@ -22,6 +23,14 @@
     if (body.discordInvite) document.getElementById("discord-link").href = body.discordInvite;
     showOnly(welcome);
     document.getElementById("welcome-title").focus();
+  }
+
+  /* The student already held the track: this payment went back (status refunded_duplicate). */
+  function showDuplicate(body) {
+    document.getElementById("duplicate-track").textContent = body.track;
+    document.getElementById("duplicate-email").textContent = body.email;
+    showOnly(duplicate);
+    document.getElementById("duplicate-title").focus();
   }
 
   function showProblem(title, text) {
@@ -50,6 +59,8 @@
           "before paying, choose a track again.";
       }
       window.setTimeout(check, RETRY_MS);
+    } else if (result.status === 200 && result.body && result.body.status === "refunded_duplicate") {
+      showDuplicate(result.body);
     } else if (result.status === 200 && result.body && result.body.email) {
       showWelcome(result.body);
     } else if (result.status === 404) {
