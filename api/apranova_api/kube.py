@@ -167,4 +167,5 @@ class Kube:
             raise KubeUnavailableError(f"get namespace {name}: {error.status}") from error
         except (urllib3.exceptions.HTTPError, OSError) as error:
             raise KubeUnavailableError(f"get namespace {name}: {error}") from error
-        return dict(namespace.metadata.labels or {})
+        metadata = namespace.metadata
+        return dict((metadata.labels if metadata else None) or {})

@@ -102,6 +102,12 @@ def _create_tables() -> None:
         batch.add_column(sa.Column("track", sa.String(20), nullable=True))
 
 
+def _inserted_id(result: sa.CursorResult[object]) -> int:
+    key = result.inserted_primary_key
+    assert key is not None, "an INSERT of one row reports its primary key"
+    return int(key[0])
+
+
 def _free_name(taken: set[str], username: str, track: str) -> str:
     for attempt in range(NAME_ATTEMPTS):
         candidate = enrollment_name_candidate(username, track, attempt)
@@ -137,7 +143,7 @@ def _carry_over(connection: sa.Connection) -> None:
                 updated_at=now,
             )
         )
-        held[(user["id"], user["track"])] = int(result.inserted_primary_key[0])
+        held[(user["id"], user["track"])] = _inserted_id(result)
         taken.add(user["username"])
         usernames[user["id"]] = user["username"]
 
@@ -171,7 +177,7 @@ def _carry_over(connection: sa.Connection) -> None:
                         updated_at=now,
                     )
                 )
-                held[(user_id, track)] = int(result.inserted_primary_key[0])
+                held[(user_id, track)] = _inserted_id(result)
             duplicate = (user_id, track) in granted
             granted.add((user_id, track))
             values.update(
