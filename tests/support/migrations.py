@@ -9,6 +9,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine
 
+from apranova_api import models as _payments_models  # noqa: F401  (registers the tables)
+from apranova_api.accounts import models as _accounts_models  # noqa: F401  (registers the tables)
 from apranova_api.db import Base
 
 
