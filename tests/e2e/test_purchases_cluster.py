@@ -38,6 +38,7 @@ from tests.support.operator_process import (
     PLURAL,
     VERSION,
     OperatorProcess,
+    delete_enrollments,
     enrollment_body,
     get_enrollment,
     start_operator,
@@ -149,7 +150,6 @@ def operator(
     crds_applied: str,
     postgres_server: Any,
     test_output_dir: Path,
-    objects: client.CustomObjectsApi,
     k8s_api_client: client.ApiClient,
     api: ApiProcess,
 ) -> Iterator[OperatorProcess]:
@@ -164,30 +164,13 @@ def operator(
     )
     yield process
     api.stop()  # its repair loop would rightly re-create paying students' enrollments
-    listing = objects.list_cluster_custom_object(GROUP, VERSION, PLURAL, label_selector=LABEL)
-    names = [item["metadata"]["name"] for item in listing["items"]]
-    for name in names:
-        try:
-            objects.delete_cluster_custom_object(GROUP, VERSION, PLURAL, name)
-        except ApiException as error:
-            if error.status != 404:
-                raise
     try:
-        wait_for(
-            lambda: all(get_enrollment(objects, name) is None for name in names),
-            300,
-            f"enrollments {names} to be deleted",
-            interval=2,
-        )
-    except TimeoutError:
-        for name in names:
-            if get_enrollment(objects, name) is not None:
-                patch = {"metadata": {"finalizers": None}}
-                objects.patch_cluster_custom_object(GROUP, VERSION, PLURAL, name, patch)
+        delete_enrollments(k8s_api_client, LABEL)
+    finally:
+        process.stop()
     core = client.CoreV1Api(k8s_api_client)
     for namespace in core.list_namespace(label_selector=f"purchases-test={RUN}").items:
         core.delete_namespace(namespace.metadata.name)
-    process.stop()
 
 
 def _buy(api: ApiProcess, stripe: StripeStandIn, email: str, track: str) -> dict[str, Any]:
