@@ -254,8 +254,8 @@ def test_a_duplicate_purchase_is_refunded_with_an_email(
     objects: client.CustomObjectsApi,
 ) -> None:
     email = f"{RUN}-dup@example.com"
-    first = _buy(api, stripe, email, "FSD")
-    second = _buy(api, stripe, email, "FSD")
+    first = _buy(api, stripe, email, "DP")
+    second = _buy(api, stripe, email, "DP")
 
     def answered() -> dict[str, Any] | None:
         answer = _verify(api, second["id"])
@@ -270,11 +270,11 @@ def test_a_duplicate_purchase_is_refunded_with_an_email(
     message = sink.wait_for(lambda m: email in str(m["To"]) and "Refunded" in str(m["Subject"]))
     assert "refunded in full" in body_of(message)
     enrollments = _rows(database_url, Enrollment, Enrollment.name.like(f"{RUN}-dup%"))
-    assert [e.name for e in enrollments] == [f"{RUN}-dup-fsd"]
+    assert [e.name for e in enrollments] == [f"{RUN}-dup-dp"]
     # Stripe reports the duplicate's refund: the student stays enrolled.
     charge = stripe.charge_of(second["payment_intent"])
     assert _deliver(api.url, _event("charge.refunded", charge)).json()["outcome"] == "refunded"
-    assert get_enrollment(objects, f"{RUN}-dup-fsd")["spec"]["suspended"] is False
+    assert get_enrollment(objects, f"{RUN}-dup-dp")["spec"]["suspended"] is False
     _wait_ready(api, first["id"])
 
 
