@@ -27,7 +27,12 @@ from tests.support.api_process import ApiProcess
 from tests.support.operator_process import OperatorProcess, free_port, start_operator
 from tests.support.smtp import SmtpSink, body_of
 
-pytestmark = [pytest.mark.cluster, pytest.mark.postgres, pytest.mark.browser]
+pytestmark = [
+    pytest.mark.cluster,
+    pytest.mark.postgres,
+    pytest.mark.browser,
+    pytest.mark.usefixtures("enrollment_naming_rule"),
+]
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -51,7 +51,11 @@ from tests.support.operator_process import (
 )
 from tests.support.stripe_standin import StripeStandIn
 
-pytestmark = [pytest.mark.cluster, pytest.mark.postgres]
+pytestmark = [
+    pytest.mark.cluster,
+    pytest.mark.postgres,
+    pytest.mark.usefixtures("enrollment_naming_rule"),
+]
 
 RUN = secrets.token_hex(4)
 LABEL = f"apranova.io/test-run={RUN}"
