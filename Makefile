@@ -15,7 +15,7 @@ system-deps:
 $(VENV)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[local,dev]'
 	@touch $@
 
 control-plane:
@@ -28,10 +28,11 @@ cluster-down:
 	$(BIN)/apranova cluster down
 
 run: install control-plane
-	$(BIN)/python -m apranova.local_stack
+	$(BIN)/python -m apranova.local.stack
 
 test: install control-plane
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-unit: install
@@ -40,6 +41,8 @@ test-unit: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff format .

@@ -1,4 +1,5 @@
-"""The ``apranova`` command: ``cluster``, ``operator``, ``api`` and ``admin``."""
+"""The ``apranova`` command: ``cluster`` (local control plane), ``operator``, ``api`` and
+``admin`` (support)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,14 @@ from collections.abc import Sequence
 
 
 def _cluster(args: argparse.Namespace) -> int:
-    from apranova import cluster
-
+    try:
+        from apranova.local import cluster
+    except ImportError as error:
+        print(
+            f"apranova cluster needs the local tools: pip install 'apranova[local]' ({error})",
+            file=sys.stderr,
+        )
+        return 2
     return cluster.main(args)
 
 

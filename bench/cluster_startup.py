@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from apranova import cluster
+from apranova.local import cluster
 
 
 def cache_size_bytes(path: Path) -> int:

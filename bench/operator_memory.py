@@ -26,9 +26,13 @@ from kubernetes.client.exceptions import ApiException
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from apranova_contract.labels import (  # noqa: E402
+    ENROLLMENT_PLURAL,
+    GROUP,
+    TRACK_PLURAL,
+    VERSION,
+)
 from tests.support.operator_process import enrollment_body, start_operator  # noqa: E402
-
-GROUP, VERSION = "apranova.io", "v1alpha1"
 
 
 def rss_mib(pid: int) -> float:
@@ -57,7 +61,7 @@ def bench_track(name: str) -> dict[str, Any]:
 
 def count_ready(objects: client.CustomObjectsApi, selector: str) -> int:
     items = objects.list_cluster_custom_object(
-        GROUP, VERSION, "studentenrollments", label_selector=selector
+        GROUP, VERSION, ENROLLMENT_PLURAL, label_selector=selector
     )["items"]
     return sum(1 for item in items if (item.get("status") or {}).get("phase") == "Ready")
 
@@ -76,7 +80,7 @@ def main() -> int:
     selector = f"apranova.io/test-run={run}"
     track = f"bench{run}"
     names = [f"b{run}-{i}" for i in range(args.count)]
-    objects.create_cluster_custom_object(GROUP, VERSION, "tracks", bench_track(track))
+    objects.create_cluster_custom_object(GROUP, VERSION, TRACK_PLURAL, bench_track(track))
     operator = start_operator(
         kubeconfig,
         {"ENROLLMENT_SELECTOR": selector, "LOG_LEVEL": "WARNING"},
@@ -93,7 +97,7 @@ def main() -> int:
                     lambda name: objects.create_cluster_custom_object(
                         GROUP,
                         VERSION,
-                        "studentenrollments",
+                        ENROLLMENT_PLURAL,
                         enrollment_body(name, track, {"apranova.io/test-run": run}),
                     ),
                     names,
@@ -120,7 +124,7 @@ def main() -> int:
     finally:
         for name in names:
             try:
-                objects.delete_cluster_custom_object(GROUP, VERSION, "studentenrollments", name)
+                objects.delete_cluster_custom_object(GROUP, VERSION, ENROLLMENT_PLURAL, name)
             except ApiException as error:
                 if error.status != 404:
                     raise
@@ -128,12 +132,12 @@ def main() -> int:
         while (
             time.monotonic() < deadline
             and objects.list_cluster_custom_object(
-                GROUP, VERSION, "studentenrollments", label_selector=selector
+                GROUP, VERSION, ENROLLMENT_PLURAL, label_selector=selector
             )["items"]
         ):
             time.sleep(10)
         operator.stop()
-        objects.delete_cluster_custom_object(GROUP, VERSION, "tracks", track)
+        objects.delete_cluster_custom_object(GROUP, VERSION, TRACK_PLURAL, track)
     print(json.dumps(figures, indent=2))
     args.out.write_text(json.dumps(figures, indent=2) + "\n")
     return 0

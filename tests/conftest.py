@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from apranova import cluster
-from apranova.local_postgres import LocalPostgres, free_port
+from apranova.local import cluster
+from apranova.local.postgres import LocalPostgres, free_port
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 

@@ -27,7 +27,7 @@ from typing import Any, NoReturn
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from apranova_api.kube import KubeUnavailableError
+from apranova_api.adapters.kube import KubeUnavailableError
 from apranova_api.models import AuditLog, Enrollment, Payment, User
 from apranova_api.payments import purchases
 from apranova_api.payments.fulfil import sync_enrollment
@@ -247,12 +247,13 @@ def run(argv: Sequence[str], services: Callable[[], Services]) -> int:
 
 def run_admin(argv: Sequence[str]) -> int:
     """Entry point of ``apranova admin``: settings from the environment, as ``apranova api``."""
-    from apranova_api.main import settings_problems
+    from apranova.settings_errors import SettingsError
+    from apranova_api.config import load_api_settings
     from apranova_api.services import build_services
-    from apranova_api.settings import Settings
 
-    problems = settings_problems()
-    if problems:
-        print(f"apranova admin: {problems[0]}", file=sys.stderr)
+    try:
+        settings = load_api_settings()
+    except SettingsError as error:
+        print(f"apranova admin: {error.problems[0]}", file=sys.stderr)
         return BAD_INPUT
-    return run(argv, lambda: build_services(Settings()))
+    return run(argv, lambda: build_services(settings))

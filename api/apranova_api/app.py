@@ -1,4 +1,4 @@
-"""The FastAPI application: routers, shared services and the repair loop."""
+"""The FastAPI application: routers, the service container and its background workers."""
 
 from __future__ import annotations
 
@@ -7,33 +7,24 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from apranova_api.accounts.runtime import start_accounts, stop_accounts
-from apranova_api.accounts.settings import AccountsSettings
-from apranova_api.kube import Cluster
-from apranova_api.payments.repair import RepairLoop
+from apranova_api.adapters.kube import Cluster
+from apranova_api.config import ApiSettings
 from apranova_api.routers import ROUTERS
 from apranova_api.services import build_services
-from apranova_api.settings import Settings
+from apranova_api.workers import background_workers
 
 
-def create_app(settings: Settings, kube: Cluster | None = None, *, repair: bool = True) -> FastAPI:
+def create_app(
+    settings: ApiSettings, kube: Cluster | None = None, *, repair: bool = True
+) -> FastAPI:
     """The API for ``settings``; the database schema must already be migrated."""
     services = build_services(settings, kube)
-    accounts_config = AccountsSettings()
+    repair_interval = settings.payments.REPAIR_INTERVAL_SECONDS if repair else None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        loop = RepairLoop(services, settings.REPAIR_INTERVAL_SECONDS) if repair else None
-        if loop is not None:
-            loop.start()
-        accounts = start_accounts(_app, services.sessions, services.kube, accounts_config)
-        try:
+        async with background_workers(services, repair_interval):
             yield
-        finally:
-            await stop_accounts(accounts)
-            if loop is not None:
-                loop.stop()
-            services.engine.dispose()
 
     app = FastAPI(title="ApraNova API", lifespan=lifespan)
     app.state.settings = settings

@@ -7,16 +7,14 @@ import json
 import logging
 import os
 import sys
+from dataclasses import replace
 
 import uvicorn
-from pydantic import ValidationError
 
-from apranova_api.accounts.settings import AccountsSettings
 from apranova_api.app import create_app
+from apranova_api.config import SettingsError, load_api_settings
 from apranova_api.db import make_engine
 from apranova_api.migrate import upgrade_to_head
-from apranova_api.pages.settings import PagesSettings
-from apranova_api.settings import Settings
 
 
 class JsonFormatter(logging.Formatter):
@@ -58,36 +56,34 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def settings_problems() -> list[str]:
-    """One line per bad environment variable, across every settings module of the API."""
-    problems: list[str] = []
-    for model in (Settings, AccountsSettings, PagesSettings):
-        try:
-            model()
-        except ValidationError as error:
-            for problem in error.errors():
-                where = ".".join(str(part) for part in problem["loc"]).upper() or model.__name__
-                problems.append(f"{where}: {problem['msg']}")
-    return problems
+    """One line per bad environment variable, across every section of the API's settings."""
+    try:
+        load_api_settings()
+    except SettingsError as error:
+        return error.problems
+    return []
 
 
 def run_api(argv: list[str]) -> int:
     """Entry point of ``apranova api``; returns the exit status."""
     args = parse_args(argv)
-    problems = settings_problems()
-    if problems:
-        for problem in problems:
+    try:
+        settings = load_api_settings()
+    except SettingsError as error:
+        for problem in error.problems:
             print(f"apranova api: {problem}", file=sys.stderr)
         return 2
-    settings = Settings()
+    payments = settings.payments
     if "ALLOWED_REDIRECT_ORIGINS" not in os.environ:
         own = listening_origins(args.host, args.port)
-        merged = list(dict.fromkeys([*settings.ALLOWED_REDIRECT_ORIGINS, *own]))
-        settings = settings.model_copy(update={"ALLOWED_REDIRECT_ORIGINS": merged})
-    configure_logging(settings.APRANOVA_ENV == "production")
+        merged = list(dict.fromkeys([*payments.ALLOWED_REDIRECT_ORIGINS, *own]))
+        payments = payments.model_copy(update={"ALLOWED_REDIRECT_ORIGINS": merged})
+        settings = replace(settings, payments=payments)
+    configure_logging(payments.APRANOVA_ENV == "production")
     log = logging.getLogger("apranova_api")
-    if settings.offline:
+    if payments.offline:
         log.warning("STRIPE_SECRET_KEY is unset: using the local checkout page (no real payments)")
-    engine = make_engine(settings.DATABASE_URL)
+    engine = make_engine(payments.DATABASE_URL)
     upgrade_to_head(engine)
     engine.dispose()
     app = create_app(settings)

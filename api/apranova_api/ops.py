@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+
+from apranova_api.deps import ServicesDep
 
 router = APIRouter()
 
@@ -18,15 +20,14 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-def readyz(request: Request) -> JSONResponse:
+def readyz(services: ServicesDep) -> JSONResponse:
     """Ready when the database answers (the cluster may be down: the webhook then says 503)."""
     try:
-        with request.app.state.services.engine.connect() as connection:
+        with services.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
     except SQLAlchemyError as error:
         return JSONResponse({"status": "unavailable", "reason": type(error).__name__}, 503)
-    accounts = getattr(request.app.state, "accounts", None)
-    synced = accounts is not None and accounts.status_cache.synced
+    synced = services.status_cache.synced
     return JSONResponse({"status": "ok", "status_cache": "synced" if synced else "syncing"})
 
 

@@ -1,4 +1,9 @@
-"""The long-lived collaborators of the API, built once per app from the settings."""
+"""The API's one service container: the long-lived collaborators, built once per app.
+
+Built by :func:`build_services` from the settings; the workers among them (status cache,
+outbox) are started and stopped by :mod:`apranova_api.workers` in the app's lifespan. Routes
+reach it through :data:`apranova_api.deps.ServicesDep`.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +13,21 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from apranova_api.accounts.outbox import InviteLookup, InviteState, OutboxSender
+from apranova_api.accounts.settings import AccountsSettings
+from apranova_api.adapters.kube import Cluster, KubeCluster
+from apranova_api.adapters.local_gateway import LocalGateway
+from apranova_api.adapters.status_cache import StatusCache, custom_objects_api
+from apranova_api.adapters.stripe_gateway import StripeGateway
+from apranova_api.config import ApiSettings
 from apranova_api.db import make_engine, make_session_factory
-from apranova_api.kube import Cluster, Kube
 from apranova_api.payments.gateway import CheckoutGateway
-from apranova_api.payments.local_gateway import LocalGateway
-from apranova_api.payments.stripe_gateway import StripeGateway
 from apranova_api.settings import Settings
 
 
 @dataclass
 class Services:
-    """Settings, database, payment gateway, cluster and the webhook secret in use."""
+    """Settings, database, payment gateway, cluster, webhook secret, status cache and outbox."""
 
     settings: Settings
     engine: Engine
@@ -26,11 +35,27 @@ class Services:
     gateway: CheckoutGateway
     kube: Cluster
     webhook_secret: str
+    accounts: AccountsSettings
+    status_cache: StatusCache
+    outbox: OutboxSender
 
 
-def build_services(settings: Settings, kube: Cluster | None = None) -> Services:
+def invite_lookup(status_cache: StatusCache) -> InviteLookup:
+    """Enrollment name -> the Discord invite in that enrollment's status, from the cache."""
+
+    def invite_of(name: str) -> InviteState:
+        view = status_cache.get(name)
+        if view is None:
+            return InviteState(invite=None, pending=True)
+        return InviteState(invite=view.discord_invite, pending=not view.integrations_settled)
+
+    return invite_of
+
+
+def build_services(config: ApiSettings, kube: Cluster | None = None) -> Services:
     """Everything the routes need; offline mode uses the local gateway and, unless
     ``STRIPE_WEBHOOK_SECRET`` is set, a secret generated for this process."""
+    settings = config.payments
     engine = make_engine(settings.DATABASE_URL)
     sessions = make_session_factory(engine)
     gateway: CheckoutGateway
@@ -45,11 +70,15 @@ def build_services(settings: Settings, kube: Cluster | None = None) -> Services:
         if settings.STRIPE_WEBHOOK_SECRET
         else "whsec_local_" + secrets.token_hex(24)
     )
+    status_cache = StatusCache(custom_objects_api)
     return Services(
         settings=settings,
         engine=engine,
         sessions=sessions,
         gateway=gateway,
-        kube=kube or Kube(),
+        kube=kube or KubeCluster(),
         webhook_secret=webhook_secret,
+        accounts=config.accounts,
+        status_cache=status_cache,
+        outbox=OutboxSender(sessions, config.accounts, invite_of=invite_lookup(status_cache)),
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -10,13 +9,10 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from apranova_contract.labels import is_label
+
 DEFAULT_DATABASE_URL = f"sqlite:///{Path('.local/apranova.db').resolve()}"
 DEFAULT_REDIRECT_ORIGINS = "http://127.0.0.1:8000,http://localhost:8000"
-_LABEL_KEY = re.compile(
-    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
-    r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
-)
-_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 
 
 def origin_of(url: str) -> str:
@@ -49,7 +45,7 @@ def _parse_labels(value: object) -> dict[str, str]:
         if not item.strip():
             continue
         key, sep, val = item.strip().partition("=")
-        if not sep or not _LABEL_KEY.match(key) or not _LABEL_VALUE.match(val):
+        if not sep or not is_label(key, val):
             raise ValueError(f"{item!r} is not a label like apranova.io/test-run=abc")
         labels[key] = val
     return labels

@@ -6,20 +6,16 @@ import asyncio
 import logging
 import socket
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
-from apranova_operator import labels
+from apranova_contract import labels
+from apranova_operator.clock import now_iso
 from apranova_operator.kube import Kube, KubeError
 
 EVENT_NAMESPACE = "default"
 """Events of cluster-scoped objects live in ``default``; ``kubectl describe`` finds them there."""
 
 log = logging.getLogger(__name__)
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def event_body(
@@ -78,7 +74,7 @@ class EventRecorder:
 
 
 class EnrollmentEvents:
-    """The ``EventRecorder`` of the step contract, bound to one enrollment."""
+    """The step contract's ``RecordEvent``, bound to one enrollment."""
 
     def __init__(self, recorder: EventRecorder, involved: dict[str, Any]) -> None:
         self._recorder = recorder

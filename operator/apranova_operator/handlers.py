@@ -14,25 +14,13 @@ from typing import Any
 
 import kopf
 
-from apranova_operator import labels
+from apranova_contract import labels
+from apranova_operator.kube import CHILD_KINDS, RESOURCES
 from apranova_operator.metrics import ENROLLMENT_PHASES
 from apranova_operator.reconciler import Reconciler
 from apranova_operator.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
-
-CHILD_RESOURCES: dict[str, tuple[str, str, str]] = {
-    "Namespace": ("", "v1", "namespaces"),
-    "ServiceAccount": ("", "v1", "serviceaccounts"),
-    "Secret": ("", "v1", "secrets"),
-    "ResourceQuota": ("", "v1", "resourcequotas"),
-    "LimitRange": ("", "v1", "limitranges"),
-    "PersistentVolumeClaim": ("", "v1", "persistentvolumeclaims"),
-    "Service": ("", "v1", "services"),
-    "NetworkPolicy": ("networking.k8s.io", "v1", "networkpolicies"),
-    "Ingress": ("networking.k8s.io", "v1", "ingresses"),
-    "Deployment": ("apps", "v1", "deployments"),
-}
 
 
 def enrollment_needs_work(event_type: str | None, body: Mapping[str, Any]) -> bool:
@@ -115,8 +103,11 @@ def build_registry(
             if labels.track_resource_name(wanted) == track:
                 queue.request(enrollment["metadata"]["name"])
 
-    for kind, (group, version, plural) in CHILD_RESOURCES.items():
-        _register_child(registry, queue, kind, group, version, plural, selected)
+    for kind in CHILD_KINDS:
+        resource = RESOURCES[kind]
+        _register_child(
+            registry, queue, kind, resource.group, resource.version, resource.plural, selected
+        )
     return registry
 
 

@@ -14,18 +14,29 @@ from typing import Any
 
 from kubernetes import client, config
 
-from apranova_operator import labels
+from apranova_contract import labels
 
 _REQUEST_TIMEOUT = 30
 
 
 @dataclass(frozen=True)
 class Resource:
-    """Where a kind lives in the API."""
+    """Where a kind lives in the API, and whether the operator creates it for an enrollment."""
 
     api_version: str
     plural: str
     namespaced: bool
+    child: bool = False
+    """An enrollment's child: watched (drift is repaired), listed by the reconciler, prunable."""
+
+    @property
+    def group(self) -> str:
+        """The API group ("" for the core group)."""
+        return self.api_version.rpartition("/")[0]
+
+    @property
+    def version(self) -> str:
+        return self.api_version.rpartition("/")[2]
 
     def path(self, namespace: str | None = None, name: str | None = None) -> str:
         base = "/api/v1" if self.api_version == "v1" else f"/apis/{self.api_version}"
@@ -36,22 +47,26 @@ class Resource:
 
 
 RESOURCES: dict[str, Resource] = {
-    "Namespace": Resource("v1", "namespaces", False),
-    "ServiceAccount": Resource("v1", "serviceaccounts", True),
-    "Secret": Resource("v1", "secrets", True),
-    "ResourceQuota": Resource("v1", "resourcequotas", True),
-    "LimitRange": Resource("v1", "limitranges", True),
-    "PersistentVolumeClaim": Resource("v1", "persistentvolumeclaims", True),
-    "Service": Resource("v1", "services", True),
+    "Namespace": Resource("v1", "namespaces", False, child=True),
+    "ServiceAccount": Resource("v1", "serviceaccounts", True, child=True),
+    "ResourceQuota": Resource("v1", "resourcequotas", True, child=True),
+    "LimitRange": Resource("v1", "limitranges", True, child=True),
+    "NetworkPolicy": Resource("networking.k8s.io/v1", "networkpolicies", True, child=True),
+    "Secret": Resource("v1", "secrets", True, child=True),
+    "PersistentVolumeClaim": Resource("v1", "persistentvolumeclaims", True, child=True),
+    "Deployment": Resource("apps/v1", "deployments", True, child=True),
+    "Service": Resource("v1", "services", True, child=True),
+    "Ingress": Resource("networking.k8s.io/v1", "ingresses", True, child=True),
     "Event": Resource("v1", "events", True),
-    "NetworkPolicy": Resource("networking.k8s.io/v1", "networkpolicies", True),
-    "Ingress": Resource("networking.k8s.io/v1", "ingresses", True),
-    "Deployment": Resource("apps/v1", "deployments", True),
     "StudentEnrollment": Resource(
         f"{labels.GROUP}/{labels.VERSION}", labels.ENROLLMENT_PLURAL, False
     ),
     "Track": Resource(f"{labels.GROUP}/{labels.VERSION}", labels.TRACK_PLURAL, False),
 }
+"""The one table of kinds: the adapter's paths, the handlers' watches and the reconciler's
+listing of an enrollment's children all read it."""
+CHILD_KINDS = tuple(kind for kind, resource in RESOURCES.items() if resource.child)
+NAMESPACED_CHILD_KINDS = tuple(kind for kind in CHILD_KINDS if RESOURCES[kind].namespaced)
 
 
 class KubeError(Exception):

@@ -7,14 +7,13 @@ import logging
 import sys
 
 import kopf
-from pydantic import ValidationError
 
 from apranova_operator import metrics
+from apranova_operator.config import OperatorConfig, SettingsError, load_operator_config
 from apranova_operator.events import EventRecorder
 from apranova_operator.handlers import build_registry
 from apranova_operator.kube import Kube, load_api_client
 from apranova_operator.reconciler import Reconciler
-from apranova_operator.settings import OperatorSettings, describe_errors
 from apranova_operator.step_registry import RegisteredStep, registered_steps
 from apranova_operator.workqueue import WorkQueue
 
@@ -27,20 +26,13 @@ def _fail(lines: list[str]) -> int:
     return EXIT_BAD_SETTINGS
 
 
-def load_settings() -> tuple[OperatorSettings, list[RegisteredStep]] | list[str]:
-    """The settings and steps, or one message per bad value."""
+def load_settings() -> tuple[OperatorConfig, list[RegisteredStep]] | list[str]:
+    """The settings (read once, here) and the steps built from them, or one line per bad value."""
     try:
-        settings = OperatorSettings()
-    except ValidationError as error:
-        return describe_errors(error)
-    steps = registered_steps()
-    problems = []
-    for step in steps:
-        try:
-            step.validate_settings()
-        except Exception as error:
-            problems.append(f"{step.name}: {error}")
-    return problems or (settings, steps)
+        config = load_operator_config()
+    except SettingsError as error:
+        return error.problems
+    return config, registered_steps(config)
 
 
 def run_operator(argv: list[str]) -> int:
@@ -50,7 +42,8 @@ def run_operator(argv: list[str]) -> int:
     loaded = load_settings()
     if isinstance(loaded, list):
         return _fail(loaded)
-    settings, steps = loaded
+    config, steps = loaded
+    settings = config.core
     kopf.configure(
         verbose=settings.log_level == "DEBUG",
         quiet=settings.log_level in ("WARNING", "ERROR"),

@@ -13,7 +13,7 @@ from prometheus_client import REGISTRY, Counter, Histogram, start_http_server
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from apranova_operator.render.status import PHASES
+from apranova_contract.status import PHASES
 
 RECONCILE_DURATION = Histogram(
     "apranova_operator_reconcile_duration_seconds",

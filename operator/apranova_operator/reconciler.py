@@ -5,8 +5,9 @@ server-side apply, runs the registered steps, applies the tools (after the steps
 templates carry the digest of the database Secret a step just wrote), prunes objects that are no
 longer desired and writes the status. ``refresh`` only recomputes tool readiness from the
 Deployments (cheap; runs on every Deployment status change). ``finalize`` tears the environment
-down when the enrollment is deleted. Each answers the delay after which it wants to run again,
-or ``None``.
+down when the enrollment is deleted. Each answers a
+:class:`~apranova_operator.outcome.ReconcileResult`: done, a revisit after an exact delay (not an
+error) or a failure (retried with backoff).
 """
 
 from __future__ import annotations
@@ -18,25 +19,23 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import datetime
 from typing import Any
 
-from apranova import names
-from apranova_operator import labels
-from apranova_operator.events import EnrollmentEvents, EventRecorder, now_iso
-from apranova_operator.kube import Kube, KubeError
+from apranova_contract import labels, names
+from apranova_contract.status import NAMESPACE_READY, READY, RUNNING_PHASES, TOOLS_READY
+from apranova_operator.clock import now_iso, parse_timestamp
+from apranova_operator.events import EnrollmentEvents, EventRecorder
+from apranova_operator.kube import NAMESPACED_CHILD_KINDS, Kube, KubeError
 from apranova_operator.metrics import (
     ENROLLMENT_PHASES,
     RECONCILE_DURATION,
     RECONCILE_ERRORS,
     TIME_TO_READY,
 )
+from apranova_operator.outcome import DONE, ReconcileResult, failed, revisit, soonest
 from apranova_operator.render import credentials, namespace, network, quota, tools
 from apranova_operator.render.context import InvalidInput, RenderContext, render_context
 from apranova_operator.render.status import (
-    NAMESPACE_READY,
-    READY,
-    TOOLS_READY,
     Check,
     compose_status,
     deployment_readiness,
@@ -52,19 +51,9 @@ from apranova_operator.steps import StepContext, StepResult
 
 log = logging.getLogger(__name__)
 
-CHILD_KINDS = (
-    "ServiceAccount",
-    "ResourceQuota",
-    "LimitRange",
-    "NetworkPolicy",
-    "Secret",
-    "PersistentVolumeClaim",
-    "Deployment",
-    "Service",
-    "Ingress",
-)
 PRUNABLE_TOOL_KINDS = ("Deployment", "Service", "Ingress", "PersistentVolumeClaim", "Secret")
 NAMESPACE_RETRY = 2.0
+"""Seconds between looks at a namespace being deleted (its deletion event also triggers one)."""
 
 Key = tuple[str, str]
 
@@ -96,10 +85,6 @@ def _revision(body: Mapping[str, Any]) -> str:
     return json.dumps(ours, sort_keys=True)
 
 
-def _parse_time(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
 class Reconciler:
     def __init__(
         self,
@@ -118,7 +103,7 @@ class Reconciler:
         found = body.get("metadata", {}).get("labels") or {}
         return all(found.get(k) == v for k, v in self.settings.enrollment_selector.items())
 
-    async def work(self, name: str, full: bool) -> float | None:
+    async def work(self, name: str, full: bool) -> ReconcileResult:
         """The work queue's entry point."""
         with timed("total" if full else "refresh"):
             return await (self.converge(name) if full else self.refresh(name))
@@ -144,13 +129,13 @@ class Reconciler:
 
     # ---------------------------------------------------------------- converge
 
-    async def converge(self, name: str) -> float | None:
+    async def converge(self, name: str) -> ReconcileResult:
         body = await self.kube.get("StudentEnrollment", name)
         if body is None:
             ENROLLMENT_PHASES.forget(name)
-            return None
+            return DONE
         if not self.selected(body):
-            return None
+            return DONE
         events = self.recorder.for_enrollment(body)
         if body["metadata"].get("deletionTimestamp"):
             return await self.finalize(body, events)
@@ -181,10 +166,9 @@ class Reconciler:
             )
         if found is not None and found["metadata"].get("deletionTimestamp"):
             message = f"namespace {ctx.namespace} is still being deleted"
-            await self._report_bad_input(
+            return await self._report_bad_input(
                 body, events, Check(NAMESPACE_READY, False, "NamespaceTerminating", message)
             )
-            return NAMESPACE_RETRY
         return await self._provision(body, ctx, track_tools, urls, found is None, events)
 
     async def _provision(
@@ -195,7 +179,7 @@ class Reconciler:
         urls: dict[str, str],
         new_namespace: bool,
         events: EnrollmentEvents,
-    ) -> float | None:
+    ) -> ReconcileResult:
         with timed("namespace"):
             await self.kube.apply(namespace.namespace(ctx))
         if new_namespace:
@@ -224,12 +208,12 @@ class Reconciler:
         checks = [
             Check(NAMESPACE_READY, True, "NamespaceProvisioned", ""),
             tools_check(tool_status, ctx.suspended),
-            *(Check(r.condition_type, r.ready, r.reason, r.message) for r in step_results),
+            *step_results,
         ]
         extra: dict[str, Any] = {}
         for result in step_results:
             extra.update(result.status_patch)
-        applicable = {r.condition_type for r in step_results}
+        applicable = {r.type for r in step_results}
         await self._write_status(
             body,
             compose_status(
@@ -246,8 +230,7 @@ class Reconciler:
             ),
             events,
         )
-        delays = [r.retry_after for r in step_results if r.retry_after is not None]
-        return min(delays) if delays else None
+        return soonest([result.outcome() for result in step_results])
 
     async def _ensure_finalizer(self, body: dict[str, Any]) -> dict[str, Any]:
         finalizers = body["metadata"].get("finalizers") or []
@@ -268,11 +251,11 @@ class Reconciler:
         """The enrollment's existing objects in its namespace, by (kind, name)."""
         selector = {labels.ENROLLMENT: ctx.enrollment_name}
         lists = await asyncio.gather(
-            *(self.kube.list(kind, ctx.namespace, selector) for kind in CHILD_KINDS)
+            *(self.kube.list(kind, ctx.namespace, selector) for kind in NAMESPACED_CHILD_KINDS)
         )
         return {
             (kind, item["metadata"]["name"]): {**item, "kind": kind}
-            for kind, items in zip(CHILD_KINDS, lists, strict=True)
+            for kind, items in zip(NAMESPACED_CHILD_KINDS, lists, strict=True)
             for item in items
         }
 
@@ -386,11 +369,7 @@ class Reconciler:
                     log.exception("step %s of %s failed", step.name, ctx.enrollment_name)
                     RECONCILE_ERRORS.labels("StepError").inc()
                     result = StepResult(
-                        step.condition_type,
-                        False,
-                        "StepError",
-                        f"{step.name}: {error}",
-                        retry_after=self.settings.retry_base_seconds,
+                        step.condition_type, False, "StepError", f"{step.name}: {error}"
                     )
             if not result.ready:
                 RECONCILE_ERRORS.labels(result.reason).inc()
@@ -403,7 +382,7 @@ class Reconciler:
         events: EnrollmentEvents,
         check: Check,
         pending: bool = False,
-    ) -> float:
+    ) -> ReconcileResult:
         """A condition saying what is wrong; retried with backoff by the work queue."""
         RECONCILE_ERRORS.labels(check.reason).inc()
         events("Warning", check.reason, check.message)
@@ -419,7 +398,7 @@ class Reconciler:
                 failed=not pending,
             ),
         )
-        return self.settings.retry_base_seconds
+        return failed(check.reason)
 
     async def _write_status(
         self,
@@ -449,19 +428,19 @@ class Reconciler:
         if "readyAt" in status and not current.get("readyAt"):
             created = body["metadata"].get("creationTimestamp")
             if created:
-                elapsed = _parse_time(status["readyAt"]) - _parse_time(created)
+                elapsed = parse_timestamp(status["readyAt"]) - parse_timestamp(created)
                 TIME_TO_READY.observe(max(elapsed.total_seconds(), 0.0))
 
     # ---------------------------------------------------------------- refresh
 
-    async def refresh(self, name: str) -> float | None:
+    async def refresh(self, name: str) -> ReconcileResult:
         """Tool readiness from the Deployments, without touching any other object."""
         body = await self.kube.get("StudentEnrollment", name)
         if body is None or not self.selected(body) or body["metadata"].get("deletionTimestamp"):
-            return None
+            return DONE
         current = body.get("status") or {}
-        if current.get("phase") not in ("Provisioning", "Ready", "Degraded"):
-            return None
+        if current.get("phase") not in RUNNING_PHASES:
+            return DONE
         deployments = {
             item["metadata"]["name"]: item
             for item in await self.kube.list(
@@ -489,15 +468,15 @@ class Reconciler:
             ),
             self.recorder.for_enrollment(body),
         )
-        return None
+        return DONE
 
     # ---------------------------------------------------------------- finalize
 
-    async def finalize(self, body: dict[str, Any], events: EnrollmentEvents) -> float | None:
+    async def finalize(self, body: dict[str, Any], events: EnrollmentEvents) -> ReconcileResult:
         """Cleanup steps, then the namespace, then let the enrollment go."""
         metadata = body["metadata"]
         if labels.FINALIZER not in (metadata.get("finalizers") or []):
-            return None
+            return DONE
         name = metadata["name"]
         ns_name = names.namespace_name(name)
         current = body.get("status") or {}
@@ -528,13 +507,13 @@ class Reconciler:
                     log.exception("cleanup %s of %s failed", step.name, name)
                     RECONCILE_ERRORS.labels("CleanupFailed").inc()
                     events("Warning", "CleanupFailed", f"{step.name}: {error}")
-                    return self.settings.retry_base_seconds
+                    return failed("CleanupFailed")
         found = await self.kube.get("Namespace", ns_name)
         if found is not None and namespace.is_ours(found, name):
             if not found["metadata"].get("deletionTimestamp"):
                 await self.kube.delete("Namespace", ns_name)
                 events("Normal", "NamespaceDeleting", f"deleting namespace {ns_name}")
-            return NAMESPACE_RETRY
+            return revisit(NAMESPACE_RETRY)
         remaining = [f for f in metadata.get("finalizers") or [] if f != labels.FINALIZER]
         await self.kube.merge_patch(
             "StudentEnrollment",
@@ -543,4 +522,4 @@ class Reconciler:
         )
         events("Normal", "Deleted", "environment deleted")
         ENROLLMENT_PHASES.forget(name)
-        return None
+        return DONE

@@ -11,16 +11,11 @@ import json
 import re
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from apranova import names
-
-_LABEL_KEY = re.compile(
-    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
-    r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
-)
-_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+from apranova_contract import names
+from apranova_contract.labels import is_label
 
 
 def parse_selector(text: str) -> dict[str, str]:
@@ -29,7 +24,7 @@ def parse_selector(text: str) -> dict[str, str]:
     for item in filter(None, (part.strip() for part in text.split(","))):
         key, sep, value = item.partition("=")
         key, value = key.strip(), value.strip()
-        if not sep or not _LABEL_KEY.match(key) or not _LABEL_VALUE.match(value):
+        if not sep or not is_label(key, value):
             raise ValueError(f"{item!r} is not a label requirement of the form key=value")
         selector[key] = value
     return selector
@@ -134,12 +129,3 @@ class OperatorSettings(BaseSettings):
         if value and not re.match(r"^https?://[^\s]+$", value):
             raise ValueError(f"{value!r} is not an http(s) URL")
         return value
-
-
-def describe_errors(error: ValidationError) -> list[str]:
-    """One line per bad variable, naming the environment variable."""
-    lines = []
-    for item in error.errors():
-        variable = "_".join(str(part) for part in item["loc"][:1]).upper() or "settings"
-        lines.append(f"{variable}: {item['msg']}")
-    return lines

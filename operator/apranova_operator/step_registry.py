@@ -1,8 +1,8 @@
 """The provisioning steps the handlers run after the namespace exists, in order.
 
-Each entry is a :class:`RegisteredStep`. ``validate_settings`` is called once at operator start-up
-so a bad setting stops the operator with a clear message instead of failing at the first
-enrollment. ``applies`` decides, from the track spec, whether the step runs for an enrollment
+Each entry is a :class:`RegisteredStep`, bound to its section of the operator's settings (read
+and validated once at start-up, see :mod:`apranova_operator.config`). ``applies`` decides, from
+the track spec, whether the step runs for an enrollment
 (for example the database step only for tracks with ``database: true``).
 """
 
@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
+from apranova_operator.config import OperatorConfig
 from apranova_operator.steps import CleanupStep, ReconcileStep
 
 
@@ -22,30 +24,28 @@ class RegisteredStep:
     applies: Callable[[Mapping[str, Any]], bool]
     reconcile: ReconcileStep
     cleanup: CleanupStep
-    validate_settings: Callable[[], None]
 
 
-def registered_steps() -> list[RegisteredStep]:
-    """The steps, imported lazily so a step's dependencies load only when the operator runs."""
+def registered_steps(config: OperatorConfig) -> list[RegisteredStep]:
+    """The steps with their settings (and the database step's one admin pool), imported lazily
+    so a step's dependencies load only when the operator runs."""
     from apranova_operator.database import step as database
-    from apranova_operator.integrations import settings as integrations_settings
     from apranova_operator.integrations import step as integrations
 
+    pool = database.admin_pool(config.database)
     return [
         RegisteredStep(
             name="database",
             condition_type=database.CONDITION_TYPE,
             applies=lambda track_spec: bool(track_spec.get("database")),
-            reconcile=database.reconcile,
-            cleanup=database.cleanup,
-            validate_settings=database.validate_settings,
+            reconcile=partial(database.reconcile, settings=config.database, pool=pool),
+            cleanup=partial(database.cleanup, settings=config.database, pool=pool),
         ),
         RegisteredStep(
             name="integrations",
             condition_type=integrations.CONDITION_TYPE,
             applies=integrations.applies,
-            reconcile=integrations.reconcile,
-            cleanup=integrations.cleanup,
-            validate_settings=integrations_settings.validate_settings,
+            reconcile=partial(integrations.reconcile, settings=config.integrations),
+            cleanup=partial(integrations.cleanup, settings=config.integrations),
         ),
     ]

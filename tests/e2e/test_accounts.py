@@ -23,13 +23,14 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, text
 
 from apranova_api.payments.signature import sign_payload
+from apranova_contract.labels import ENROLLMENT_PLURAL as PLURAL
+from apranova_contract.labels import GROUP, VERSION
 from tests.support.api_process import ApiProcess
 from tests.support.smtp import SmtpSink, body_of
 from tests.support.stripe_standin import StripeStandIn
 
 pytestmark = [pytest.mark.cluster, pytest.mark.postgres]
 
-GROUP, VERSION, PLURAL = "apranova.io", "v1alpha1", "studentenrollments"
 WEBHOOK_SECRET = "whsec_accounts_" + secrets.token_hex(8)
 PASSWORD = "a sturdy passphrase 42"
 TOKEN_IN_LINK = re.compile(r"/set-password\?token=([A-Za-z0-9_\-]+)")

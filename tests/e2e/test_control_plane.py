@@ -11,7 +11,7 @@ import pytest
 from kubernetes import client, config, watch
 from kubernetes.client.rest import ApiException
 
-from apranova import cluster
+from apranova.local import cluster
 from tests.conftest import kubectl
 
 pytestmark = pytest.mark.cluster

@@ -19,7 +19,7 @@ import psycopg2.errors
 import pytest
 from psycopg2 import sql
 
-from apranova import names
+from apranova_contract import names
 from apranova_operator.database import adapter, step
 from apranova_operator.database.credentials import (
     SECRET_NAME,
@@ -28,7 +28,12 @@ from apranova_operator.database.credentials import (
     secret_data,
 )
 from apranova_operator.database.plan import Refusal, RoleLimits, StudentDatabase
-from apranova_operator.database.settings import Endpoint, load_settings, parse_admin_url
+from apranova_operator.database.settings import (
+    DatabaseSettings,
+    Endpoint,
+    load_settings,
+    parse_admin_url,
+)
 from apranova_operator.steps import StepContext
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(300)]
@@ -303,15 +308,21 @@ class MemorySecrets:
 
 
 @pytest.fixture
-def configured_step(server: Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def configured_step(server: Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[StepConfig]:
     monkeypatch.setenv("STUDENT_DB_ADMIN_URL", server.admin_url)
     monkeypatch.setenv("STUDENT_DB_CONNECTION_LIMIT", "3")
-    load_settings.cache_clear()
-    step.admin_pool.cache_clear()
-    yield
-    step.admin_pool().close()
-    step.admin_pool.cache_clear()
-    load_settings.cache_clear()
+    settings = load_settings()
+    pool = step.admin_pool(settings)
+    yield StepConfig(settings, pool)
+    pool.close()
+
+
+@dataclass(frozen=True)
+class StepConfig:
+    """The database step's settings and admin pool, as the operator's main builds them."""
+
+    settings: DatabaseSettings
+    pool: Any
 
 
 def _context(username: str, store: MemorySecrets, events: list[tuple[str, str, str]]) -> Any:
@@ -329,11 +340,12 @@ def _context(username: str, store: MemorySecrets, events: list[tuple[str, str, s
 
 
 def test_crash_between_secret_and_role_converges(
-    server: Server, configured_step: None, monkeypatch: pytest.MonkeyPatch
+    server: Server, configured_step: StepConfig
 ) -> None:
+    settings, pool = configured_step.settings, configured_step.pool
     username, store, events = user("crash"), MemorySecrets(), []
     ctx = _context(username, store, events)
-    assert asyncio.run(step.reconcile(ctx)).ready
+    assert asyncio.run(step.reconcile(ctx, settings, pool)).ready
     old_password = store.data[SECRET_NAME]["password"]
     del store.data[SECRET_NAME]
 
@@ -344,21 +356,19 @@ def test_crash_between_secret_and_role_converges(
         async def run(self, work: Any) -> Any:
             raise OperatorKilled("the operator died between the Secret and the role")
 
-    with monkeypatch.context() as patch:
-        patch.setattr(step, "admin_pool", KilledPool)
-        with pytest.raises(OperatorKilled):
-            asyncio.run(step.reconcile(ctx))
+    with pytest.raises(OperatorKilled):
+        asyncio.run(step.reconcile(ctx, settings, KilledPool()))  # type: ignore[arg-type]
     new_password = store.data[SECRET_NAME]["password"]
     assert new_password != old_password
     with pytest.raises(psycopg2.OperationalError):
         server.login(username, new_password)
-    result = asyncio.run(step.reconcile(ctx))
+    result = asyncio.run(step.reconcile(ctx, settings, pool))
     assert (result.ready, result.reason) == (True, "SchemaReady")
     assert store.data[SECRET_NAME]["password"] == new_password
     server.login(username, new_password).close()
     with pytest.raises(psycopg2.OperationalError):
         server.login(username, old_password)
-    asyncio.run(step.cleanup(ctx))
+    asyncio.run(step.cleanup(ctx, settings, pool))
     assert events[-1][:2] == ("Normal", "DatabaseDropped")
 
 

@@ -18,7 +18,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from apranova import names
+from apranova_contract import names
 from apranova_operator.database.credentials import SECRET_KEYS, SECRET_NAME
 from tests.e2e.test_database_adapter import Server, student_data_server
 from tests.support.operator_process import (

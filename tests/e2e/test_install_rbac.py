@@ -21,7 +21,7 @@ import pytest
 import yaml
 from kubernetes import client
 
-from apranova_api.kube import Kube
+from apranova_api.adapters.kube import KubeCluster
 from tests.conftest import kubectl
 from tests.e2e.test_install_render import CHART, helm, server_version
 from tests.support.api_process import start_api
@@ -238,7 +238,7 @@ def test_api_reads_tracks_and_manages_enrollments_with_only_its_service_account(
     finally:
         api.stop()
 
-    kube = Kube(identities.api)
+    kube = KubeCluster(identities.api)
     assert kube.get_track(track)["spec"]["displayName"] == "RBAC test track"
     assert track in {item["metadata"]["name"] for item in kube.list_tracks()}
     username = f"rbacapi{SUFFIX}"

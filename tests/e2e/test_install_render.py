@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from apranova import cluster
+from apranova.local import cluster
 from tests.conftest import kubectl
 
 pytestmark = pytest.mark.cluster

@@ -16,7 +16,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from apranova import cluster
+from apranova.local import cluster
 from tests.support.operator_process import (
     GROUP,
     PLURAL,

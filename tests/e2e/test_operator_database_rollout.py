@@ -20,7 +20,9 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from apranova import names
+from apranova_contract import names
+from apranova_contract.labels import ENROLLMENT_PLURAL as PLURAL
+from apranova_contract.labels import GROUP, VERSION
 from apranova_operator.database.credentials import SECRET_NAME
 from apranova_operator.render.tools import DATABASE_CREDENTIALS_ANNOTATION, credentials_digest
 from tests.e2e.test_database_adapter import Server, student_data_server
@@ -34,7 +36,6 @@ from tests.support.operator_process import (
 
 pytestmark = [pytest.mark.cluster, pytest.mark.postgres, pytest.mark.timeout(600)]
 
-GROUP, VERSION, PLURAL = "apranova.io", "v1alpha1", "studentenrollments"
 SUFFIX = secrets.token_hex(3)
 SELECTOR = ("apranova.io/test-run", f"dbroll-{SUFFIX}")
 USERNAME = f"roll-{SUFFIX}"

@@ -17,9 +17,8 @@ import yaml
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from apranova_contract.labels import ENROLLMENT_PLURAL, GROUP, TRACK_PLURAL, VERSION
 from tests.support.operator_process import (
-    GROUP,
-    VERSION,
     OperatorProcess,
     enrollment_body,
     operator_for_test_run,
@@ -57,7 +56,7 @@ def _get(objects: client.CustomObjectsApi, plural: str, name: str) -> dict[str, 
 
 
 def _status(objects: client.CustomObjectsApi, name: str) -> dict[str, Any]:
-    return (_get(objects, "studentenrollments", name) or {}).get("status") or {}
+    return (_get(objects, ENROLLMENT_PLURAL, name) or {}).get("status") or {}
 
 
 def _condition(status: dict[str, Any], type_: str) -> dict[str, Any]:
@@ -87,7 +86,7 @@ def enroll(objects: client.CustomObjectsApi, core: client.CoreV1Api) -> Iterator
     def create(suffix: str, track: str) -> str:
         name = f"t{RUN}-{suffix}"
         objects.create_cluster_custom_object(
-            GROUP, VERSION, "studentenrollments", enrollment_body(name, track, RUN_LABELS)
+            GROUP, VERSION, ENROLLMENT_PLURAL, enrollment_body(name, track, RUN_LABELS)
         )
         created.append(name)
         return name
@@ -95,13 +94,13 @@ def enroll(objects: client.CustomObjectsApi, core: client.CoreV1Api) -> Iterator
     yield create
     for name in created:
         try:
-            objects.delete_cluster_custom_object(GROUP, VERSION, "studentenrollments", name)
+            objects.delete_cluster_custom_object(GROUP, VERSION, ENROLLMENT_PLURAL, name)
         except ApiException as error:
             if error.status != 404:
                 raise
     for name in created:
         wait_for(
-            lambda name=name: _get(objects, "studentenrollments", name) is None,
+            lambda name=name: _get(objects, ENROLLMENT_PLURAL, name) is None,
             180,
             f"{name} to be deleted",
         )
@@ -112,12 +111,12 @@ def track(objects: client.CustomObjectsApi) -> Iterator[Any]:
     created: list[str] = []
 
     def create(body: dict[str, Any]) -> None:
-        objects.create_cluster_custom_object(GROUP, VERSION, "tracks", body)
+        objects.create_cluster_custom_object(GROUP, VERSION, TRACK_PLURAL, body)
         created.append(body["metadata"]["name"])
 
     yield create
     for name in created:
-        objects.delete_cluster_custom_object(GROUP, VERSION, "tracks", name)
+        objects.delete_cluster_custom_object(GROUP, VERSION, TRACK_PLURAL, name)
 
 
 def test_fsd_ready_then_suspend_and_resume(
@@ -144,7 +143,7 @@ def test_fsd_ready_then_suspend_and_resume(
     objects.patch_cluster_custom_object(
         GROUP,
         VERSION,
-        "studentenrollments",
+        ENROLLMENT_PLURAL,
         name,
         {"spec": {"suspended": True, "suspensionReason": "refund"}},
     )
@@ -154,7 +153,7 @@ def test_fsd_ready_then_suspend_and_resume(
     core.read_namespaced_persistent_volume_claim("code-data", namespace)
 
     objects.patch_cluster_custom_object(
-        GROUP, VERSION, "studentenrollments", name, {"spec": {"suspended": False}}
+        GROUP, VERSION, ENROLLMENT_PLURAL, name, {"spec": {"suspended": False}}
     )
     _wait_phase(objects, name, "Ready")
     assert apps.read_namespaced_deployment("code", namespace).spec.replicas == 1
@@ -176,14 +175,14 @@ def test_track_changes_roll_out_and_removed_tools_are_pruned(
         status = _wait_phase(objects, name, "Ready")
         assert [t["name"] for t in status["tools"]] == ["code", "jupyter"]
 
-    body = _get(objects, "tracks", track_name)
+    body = _get(objects, TRACK_PLURAL, track_name)
     assert body is not None
     tools = body["spec"]["tools"]
     tools[0]["image"] = "codercom/code-server:4.97.2"
     objects.patch_cluster_custom_object(
         GROUP,
         VERSION,
-        "tracks",
+        TRACK_PLURAL,
         track_name,
         {"spec": {"tools": [tools[0]], "quota": {**body["spec"]["quota"], "pods": "7"}}},
     )
@@ -261,8 +260,8 @@ def test_a_namespace_that_is_not_ours_is_never_taken_over(
         condition = _condition(status, "NamespaceReady")
         assert condition["reason"] == "NamespaceConflict"
         assert namespace in condition["message"]
-        objects.delete_cluster_custom_object(GROUP, VERSION, "studentenrollments", name)
-        wait_for(lambda: _get(objects, "studentenrollments", name) is None, 120, "deletion")
+        objects.delete_cluster_custom_object(GROUP, VERSION, ENROLLMENT_PLURAL, name)
+        wait_for(lambda: _get(objects, ENROLLMENT_PLURAL, name) is None, 120, "deletion")
         found = core.read_namespace(namespace)
         assert found.metadata.labels.get("apranova.io/enrollment") is None
         assert found.metadata.labels["owner"] == "someone"

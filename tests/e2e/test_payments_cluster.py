@@ -23,9 +23,10 @@ from kubernetes.client.exceptions import ApiException
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from apranova_api.adapters.kube import KubeCluster
 from apranova_api.app import create_app
+from apranova_api.config import ApiSettings
 from apranova_api.db import make_engine
-from apranova_api.kube import Kube
 from apranova_api.migrate import upgrade_to_head
 from apranova_api.models import (
     AuditLog,
@@ -339,7 +340,9 @@ def test_cluster_outage_is_repaired(
     engine = make_engine(database_url)
     upgrade_to_head(engine)
     engine.dispose()
-    app = create_app(settings, kube=Kube(str(broken_path)), repair=False)
+    app = create_app(
+        ApiSettings(payments=settings), kube=KubeCluster(str(broken_path)), repair=False
+    )
     services = app.state.services
     session = stripe.create_session(
         {
@@ -357,7 +360,7 @@ def test_cluster_outage_is_repaired(
     assert answer.status == 503
     assert _count(database_url, User, User.email == email) == 1
     assert get_enrollment(objects, f"t{RUN}-outage-fsd") is None
-    services.kube = Kube(str(tmp_path / "kubeconfig"))
+    services.kube = KubeCluster(str(tmp_path / "kubeconfig"))
     assert repair_once(services) >= 1
     enrollment = get_enrollment(objects, f"t{RUN}-outage-fsd")
     assert enrollment is not None and enrollment["spec"]["track"] == "FSD"

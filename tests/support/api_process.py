@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from apranova.local_postgres import free_port
+from apranova.local.postgres import free_port
 from tests.support import processes
 
 

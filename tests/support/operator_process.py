@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from apranova.local_postgres import free_port
+from apranova.local.postgres import free_port
+from apranova_contract.labels import ENROLLMENT_PLURAL as PLURAL
+from apranova_contract.labels import GROUP, VERSION
 from tests.support import processes
-
-GROUP, VERSION, PLURAL = "apranova.io", "v1alpha1", "studentenrollments"
 
 
 @dataclass

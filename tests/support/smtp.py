@@ -16,7 +16,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from apranova.local_postgres import free_port
+from apranova.local.postgres import free_port
 
 
 class _Recorder:

@@ -13,10 +13,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from apranova_api.adapters.status_cache import EnrollmentView
 from apranova_api.curriculum import load_curriculum
 from apranova_api.models import Enrollment
 from apranova_api.payments import purchases
-from apranova_api.status_cache import EnrollmentView
 
 
 @dataclass(frozen=True)

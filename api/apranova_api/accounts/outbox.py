@@ -30,7 +30,6 @@ from apranova_api.accounts.emails import (
     track_added_email,
     welcome_email,
 )
-from apranova_api.accounts.mail import parse_smtp_url, send_message
 from apranova_api.accounts.models import OutboxMessage
 from apranova_api.accounts.password_tokens import (
     PURPOSE_RESET,
@@ -44,6 +43,7 @@ from apranova_api.accounts.welcome import (
     TRACK_ADDED,
     WELCOME,
 )
+from apranova_api.adapters.mail import parse_smtp_url, send_message
 from apranova_api.models import Enrollment, Payment, User
 from apranova_api.payments import purchases
 

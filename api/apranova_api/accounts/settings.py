@@ -6,7 +6,6 @@ any number of API processes share them without a shared signing key.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
@@ -69,9 +68,3 @@ class AccountsSettings(BaseSettings):
         if "/" in value or ":" in value or " " in value:
             raise ValueError("SESSION_COOKIE_DOMAIN is a domain such as .students.example.com")
         return value
-
-
-@lru_cache(maxsize=1)
-def accounts_settings() -> AccountsSettings:
-    """The process's settings, read once."""
-    return AccountsSettings()

@@ -7,19 +7,17 @@ session cookie. Nothing is loaded from another origin, so the pages work offline
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from apranova_api.accounts.passwords import MIN_LENGTH as PASSWORD_MIN_LENGTH
-from apranova_api.kube import KubeUnavailableError
+from apranova_api.adapters.kube import KubeUnavailableError
+from apranova_api.deps import PagesSettingsDep, TrackListerDep
 from apranova_api.pages.navigation import safe_next_path
-from apranova_api.pages.settings import PagesSettings, pages_settings
 from apranova_api.pages.track_cards import track_cards, track_tools
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -45,24 +43,7 @@ TRACKS_UNAVAILABLE = "The tracks cannot be loaded right now. Please try again in
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
 
 
-@asynccontextmanager
-async def check_settings_at_start(_app: Any) -> AsyncIterator[None]:
-    """Read the pages' settings when the app starts, so a bad value stops it with a message."""
-    pages_settings()
-    yield
-
-
-router = APIRouter(include_in_schema=False, lifespan=check_settings_at_start)
-
-TrackLister = Callable[[], list[dict[str, Any]]]
-
-
-def track_lister(request: Request) -> TrackLister:
-    """How this process lists the `Track` resources (the app's Kubernetes adapter)."""
-    return request.app.state.services.kube.list_tracks
-
-
-Settings = Annotated[PagesSettings, Depends(pages_settings)]
+router = APIRouter(include_in_schema=False)
 
 
 @router.get("/")
@@ -72,9 +53,7 @@ def home() -> RedirectResponse:
 
 
 @router.get("/get-started", response_class=HTMLResponse)
-def get_started(
-    request: Request, list_tracks: Annotated[TrackLister, Depends(track_lister)]
-) -> Response:
+def get_started(request: Request, list_tracks: TrackListerDep) -> Response:
     """Every track with its description, features, tools and one-time price."""
     try:
         cards = track_cards(list_tracks())
@@ -92,7 +71,7 @@ def get_started(
 
 
 @router.get("/payment/success", response_class=HTMLResponse)
-def payment_success(request: Request, settings: Settings, session_id: str = "") -> Response:
+def payment_success(request: Request, settings: PagesSettingsDep, session_id: str = "") -> Response:
     """Waits for the account behind ``session_id``, then says what happens next."""
     session_id = session_id.strip()
     return templates.TemplateResponse(
@@ -134,8 +113,8 @@ def set_password(request: Request, token: str = "") -> Response:
 @router.get("/dashboard", response_class=HTMLResponse)
 def dashboard(
     request: Request,
-    settings: Settings,
-    list_tracks: Annotated[TrackLister, Depends(track_lister)],
+    settings: PagesSettingsDep,
+    list_tracks: TrackListerDep,
 ) -> Response:
     """The student's home: track, tool cards with live readiness, projects and progress.
 

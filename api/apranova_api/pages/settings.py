@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
@@ -28,9 +27,3 @@ class PagesSettings(BaseSettings):
                 "DISCORD_COMMUNITY_URL must be an http(s) URL such as https://discord.gg/apranova"
             )
         return value
-
-
-@lru_cache(maxsize=1)
-def pages_settings() -> PagesSettings:
-    """The process's settings, read once."""
-    return PagesSettings()

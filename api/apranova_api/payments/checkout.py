@@ -9,14 +9,14 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import BaseModel, Field
 
+from apranova_api.adapters.local_gateway import SESSION_ID_PLACEHOLDER
 from apranova_api.curriculum import TRACKS
 from apranova_api.metrics import CHECKOUT_SESSIONS
 from apranova_api.models import Order
 from apranova_api.payments.gateway import CheckoutRequest, CreatedSession
-from apranova_api.payments.local_gateway import SESSION_ID_PLACEHOLDER
 from apranova_api.services import Services
 from apranova_api.settings import origin_of
-from apranova_operator.labels import track_resource_name
+from apranova_contract.labels import track_resource_name
 
 
 class CheckoutBody(BaseModel):

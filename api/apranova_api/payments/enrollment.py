@@ -14,13 +14,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from apranova.names import namespace_name
-from apranova_api.kube import Cluster
+from apranova_api.adapters.kube import Cluster
 from apranova_api.models import Enrollment, Payment, User
 from apranova_api.payments import purchases
-from apranova_operator.labels import ENROLLMENT, GROUP, TRACK, VERSION
-
-KIND = "StudentEnrollment"
+from apranova_contract.labels import API_VERSION, ENROLLMENT, ENROLLMENT_KIND, TRACK
+from apranova_contract.names import namespace_name
+from apranova_contract.spec import EnrollmentSpec, PaymentRef, Student
 
 CREATED = "created"
 EXISTS = "exists"
@@ -50,36 +49,31 @@ class EnrollmentFacts:
 
 def desired_enrollment(facts: EnrollmentFacts, extra_labels: dict[str, str]) -> dict[str, Any]:
     """The StudentEnrollment object for ``facts`` (design.md section 3)."""
-    payment: dict[str, Any] = {"provider": "stripe"}
-    if facts.checkout_session_id:
-        payment["checkoutSessionId"] = facts.checkout_session_id
-    if facts.payment_intent_id:
-        payment["paymentIntentId"] = facts.payment_intent_id
-    if facts.amount is not None:
-        payment["amountTotal"] = facts.amount
-    if facts.currency:
-        payment["currency"] = facts.currency
-    spec: dict[str, Any] = {
-        "student": {
-            "id": str(facts.user_id),
-            "email": facts.email,
-            "name": facts.name or facts.username,
-            "username": facts.username,
-        },
-        "track": facts.track,
-        "payment": payment,
-        "suspended": facts.suspended,
-    }
-    if facts.suspended and facts.suspension_reason:
-        spec["suspensionReason"] = facts.suspension_reason
+    spec = EnrollmentSpec(
+        student=Student(
+            id=str(facts.user_id),
+            email=facts.email,
+            name=facts.name or facts.username,
+            username=facts.username,
+        ),
+        track=facts.track,
+        payment=PaymentRef(
+            checkout_session_id=facts.checkout_session_id,
+            payment_intent_id=facts.payment_intent_id,
+            amount_total=facts.amount,
+            currency=facts.currency,
+        ),
+        suspended=facts.suspended,
+        suspension_reason=facts.suspension_reason,
+    )
     return {
-        "apiVersion": f"{GROUP}/{VERSION}",
-        "kind": KIND,
+        "apiVersion": API_VERSION,
+        "kind": ENROLLMENT_KIND,
         "metadata": {
             "name": facts.enrollment_name or facts.username,
             "labels": {**extra_labels, TRACK: facts.track},
         },
-        "spec": spec,
+        "spec": spec.to_dict(),
     }
 
 

@@ -21,7 +21,6 @@ from functools import partial
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from apranova.names import namespace_name, username_candidate
 from apranova_api.curriculum import TRACKS, load_curriculum
 from apranova_api.metrics import ENROLLMENT_SYNCS, FULFILMENTS
 from apranova_api.models import (
@@ -54,6 +53,7 @@ from apranova_api.payments.purchase_store import (
 )
 from apranova_api.payments.transactions import run_in_transaction
 from apranova_api.services import Services
+from apranova_contract.names import namespace_name, username_candidate
 
 USERNAME_ATTEMPTS = 50
 RENAME_ATTEMPTS = 5
@@ -299,7 +299,7 @@ def sync_enrollment(services: Services, enrollment_id: int) -> str:
 
     A namespace ``student-<name>`` that someone else owns never strands the payer: the
     enrollment (not yet created under that name) gets the next free name. Raises
-    :class:`~apranova_api.kube.KubeUnavailableError` when the cluster is down.
+    :class:`~apranova_api.adapters.kube.KubeUnavailableError` when the cluster is down.
     """
     result = "no_enrollment"
     for _attempt in range(RENAME_ATTEMPTS):
@@ -383,7 +383,7 @@ def fulfil_checkout_session(
     a duplicate.
 
     Raises :class:`~apranova_api.payments.gateway.GatewayUnavailableError` or
-    :class:`~apranova_api.kube.KubeUnavailableError` when a retry later can succeed, and
+    :class:`~apranova_api.adapters.kube.KubeUnavailableError` when a retry later can succeed, and
     :class:`~apranova_api.payments.gateway.SessionNotFoundError` for an unknown session.
     """
     snapshot = services.gateway.retrieve_session(session_id)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from apranova.names import enrollment_name_candidate
 from apranova_api.models import (
     ENROLLED,
     SUSPENDED,
@@ -24,6 +23,7 @@ from apranova_api.models import (
 )
 from apranova_api.payments import purchases
 from apranova_api.payments.purchases import ChargeFacts, DisputeFacts, EnrollmentStanding
+from apranova_contract.names import enrollment_name_candidate
 
 NAME_ATTEMPTS = 50
 

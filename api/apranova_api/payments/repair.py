@@ -14,7 +14,7 @@ import threading
 
 from sqlalchemy import select
 
-from apranova_api.kube import KubeUnavailableError
+from apranova_api.adapters.kube import KubeUnavailableError
 from apranova_api.metrics import REPAIR_RUNS
 from apranova_api.models import Enrollment, Payment
 from apranova_api.payments import purchases

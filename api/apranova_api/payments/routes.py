@@ -10,10 +10,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from apranova_api.kube import KubeUnavailableError
+from apranova_api.adapters.kube import KubeUnavailableError
+from apranova_api.adapters.local_gateway import LocalGateway, completed_event, redirect_url
+from apranova_api.deps import ServicesDep
+from apranova_api.money import format_price
 from apranova_api.payments.checkout import CheckoutBody, CheckoutError, create_checkout
 from apranova_api.payments.gateway import GatewayUnavailableError, SessionNotFoundError
-from apranova_api.payments.local_gateway import LocalGateway, completed_event, redirect_url
 from apranova_api.payments.signature import sign_payload
 from apranova_api.payments.verify import verify_checkout_session
 from apranova_api.payments.webhook import handle_delivery
@@ -23,16 +25,13 @@ router = APIRouter()
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parents[1] / "templates"))
 
 
-def services_of(request: Request) -> Services:
-    """The app's :class:`Services`."""
-    return request.app.state.services
-
-
 @router.post("/api/payments/create-simple-checkout/")
-def create_simple_checkout(body: CheckoutBody, request: Request) -> dict[str, str]:
+def create_simple_checkout(
+    body: CheckoutBody, request: Request, services: ServicesDep
+) -> dict[str, str]:
     """Create a Checkout Session for a track; the browser goes to ``url``."""
     try:
-        created = create_checkout(services_of(request), body, str(request.base_url))
+        created = create_checkout(services, body, str(request.base_url))
     except CheckoutError as error:
         raise HTTPException(error.status, error.detail) from error
     except (KubeUnavailableError, GatewayUnavailableError) as error:
@@ -56,9 +55,8 @@ async def _read_capped(request: Request, limit: int) -> bytes | None:
 
 @router.post("/api/payments/stripe-webhook/")
 @router.post("/api/payments/webhook/")
-async def stripe_webhook(request: Request) -> Response:
+async def stripe_webhook(request: Request, services: ServicesDep) -> Response:
     """Stripe's webhook endpoint: the signature is checked on the raw body."""
-    services = services_of(request)
     payload = await _read_capped(request, services.settings.WEBHOOK_MAX_BODY_BYTES)
     if payload is None:
         return JSONResponse({"detail": "body too large"}, status_code=413)
@@ -72,26 +70,26 @@ async def stripe_webhook(request: Request) -> Response:
 
 @router.get("/api/payments/verify-checkout-session/")
 def verify_session(
-    request: Request, session_id: Annotated[str | None, Query(max_length=255)] = None
+    services: ServicesDep, session_id: Annotated[str | None, Query(max_length=255)] = None
 ) -> JSONResponse:
     """202 until the account and the enrollment exist, then 200 with the enrollment phase."""
     if not session_id:
         raise HTTPException(400, "session_id is required")
-    result = verify_checkout_session(services_of(request), session_id)
+    result = verify_checkout_session(services, session_id)
     return JSONResponse(result.body, status_code=result.status)
 
 
-def _local_gateway(request: Request) -> LocalGateway:
-    gateway = services_of(request).gateway
+def _local_gateway(services: Services) -> LocalGateway:
+    gateway = services.gateway
     if not isinstance(gateway, LocalGateway):
         raise HTTPException(404, "the local checkout runs only without a Stripe account")
     return gateway
 
 
 @router.get("/checkout/local/{session_id}", response_class=HTMLResponse)
-def local_checkout_page(request: Request, session_id: str) -> Response:
+def local_checkout_page(request: Request, services: ServicesDep, session_id: str) -> Response:
     """The offline stand-in for Stripe Checkout: email and name, then "Pay"."""
-    session = _local_gateway(request).get(session_id)
+    session = _local_gateway(services).get(session_id)
     if session is None:
         raise HTTPException(404, "unknown checkout session")
     return templates.TemplateResponse(
@@ -99,8 +97,7 @@ def local_checkout_page(request: Request, session_id: str) -> Response:
         "local_checkout.html",
         {
             "session": session,
-            "amount": f"{session['amount_total'] / 100:,.2f}",
-            "currency_symbol": "$" if session["currency"] == "usd" else "",
+            "price": format_price(session["amount_total"], session["currency"]),
             "product_name": session["line_items"]["data"][0]["description"],
             "cancel_url": session["cancel_url"],
         },
@@ -109,7 +106,7 @@ def local_checkout_page(request: Request, session_id: str) -> Response:
 
 @router.post("/checkout/local/{session_id}")
 def local_checkout_pay(
-    request: Request,
+    services: ServicesDep,
     session_id: str,
     email: Annotated[
         str, Form(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -117,8 +114,7 @@ def local_checkout_pay(
     name: Annotated[str, Form(min_length=1, max_length=200)],
 ) -> Response:
     """Pay the session, deliver a signed ``checkout.session.completed``, go to success_url."""
-    gateway = _local_gateway(request)
-    services = services_of(request)
+    gateway = _local_gateway(services)
     try:
         session = gateway.complete(session_id, email.strip(), name.strip())
     except SessionNotFoundError as error:

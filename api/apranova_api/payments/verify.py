@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from apranova_api.kube import KubeUnavailableError
+from apranova_api.adapters.kube import KubeUnavailableError
 from apranova_api.models import Enrollment, Order, Payment, User
 from apranova_api.payments import purchases
 from apranova_api.payments.enrollment import is_terminating
@@ -22,6 +22,8 @@ from apranova_api.payments.fulfil import (
 )
 from apranova_api.payments.gateway import GatewayUnavailableError, SessionNotFoundError
 from apranova_api.services import Services
+from apranova_contract.status import PENDING as PENDING_PHASE
+from apranova_contract.status import enrollment_view
 
 
 @dataclass(frozen=True)
@@ -54,8 +56,7 @@ def ready_body(purchase: Purchase, enrollment: dict[str, Any]) -> dict[str, Any]
     ``status`` is ``enrolled``, or ``refunded_duplicate`` when the student already held the
     track and this payment went back (``refundId``).
     """
-    status = enrollment.get("status") or {}
-    integrations = status.get("integrations") or {}
+    view = enrollment_view(enrollment)
     user = purchase.user
     body = {
         "status": REFUNDED_DUPLICATE if purchase.duplicate else ENROLLED,
@@ -64,8 +65,8 @@ def ready_body(purchase: Purchase, enrollment: dict[str, Any]) -> dict[str, Any]
         "username": user.username,
         "track": purchase.enrollment.track,
         "enrollment": purchase.enrollment.name,
-        "phase": status.get("phase") or "Pending",
-        "discordInvite": integrations.get("discordInvite"),
+        "phase": view.phase or PENDING_PHASE,
+        "discordInvite": view.discord_invite,
     }
     if purchase.duplicate:
         body["refundId"] = purchase.refund_id

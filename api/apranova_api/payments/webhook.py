@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from apranova_api.kube import KubeUnavailableError
+from apranova_api.adapters.kube import KubeUnavailableError
 from apranova_api.metrics import WEBHOOK_DELIVERIES
 from apranova_api.models import (
     ORDER_FAILED,

@@ -15,8 +15,10 @@ from datetime import datetime
 from typing import TypeVar
 
 import psycopg2
-import psycopg2.extensions
 from psycopg2 import sql
+from psycopg2.extensions import connection as Connection
+from psycopg2.extensions import cursor as Cursor
+from psycopg2.extensions import make_dsn
 
 from apranova_operator.database import plan
 from apranova_operator.database.plan import (
@@ -29,7 +31,6 @@ from apranova_operator.database.plan import (
 )
 
 T = TypeVar("T")
-Connection = psycopg2.extensions.connection
 
 _ADMIN_SESSION = "SET lock_timeout = '15s'; SET statement_timeout = '60s'"
 
@@ -51,7 +52,7 @@ class AdminPool:
         return self._open
 
     def _connect(self) -> Connection:
-        connection = psycopg2.connect(**self._parameters)
+        connection = psycopg2.connect(make_dsn(**self._parameters))
         with self._idle_lock:
             self._open += 1
         try:
@@ -117,7 +118,7 @@ def _execute_locked(connection: Connection, statements: list[sql.Composable]) ->
             cursor.execute(statement)
 
 
-def _observe(cursor: psycopg2.extensions.cursor, target: StudentDatabase) -> Observed:
+def _observe(cursor: Cursor, target: StudentDatabase) -> Observed:
     cursor.execute(plan.observe_role_query(target))
     row = cursor.fetchone()
     cursor.execute(plan.observe_schema_query(target))
@@ -151,7 +152,9 @@ def provision(
         for statement in plan.hardening_statements(target.database):
             cursor.execute(statement)
         cursor.execute(plan.public_access_query())
-        database_open, public_schema_open = cursor.fetchone()
+        access = cursor.fetchone()
+        assert access is not None, "a SELECT of two expressions returns one row"
+        database_open, public_schema_open = access
         refusal = plan.open_to_public(target.database, database_open, public_schema_open)
         if refusal is not None:
             return refusal

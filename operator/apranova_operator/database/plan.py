@@ -17,7 +17,7 @@ from datetime import datetime
 
 from psycopg2 import sql
 
-from apranova import names
+from apranova_contract import names
 
 HARDENING_LOCK = "apranova-operator:student-database"
 """Name of the advisory lock that serialises the operator's catalog changes (``hashtext`` of it).

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
 
 import psycopg2.extensions
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from apranova.settings_errors import describe_settings_errors
 
 _DURATION = re.compile(r"^\d+(ms|s|min|h)?$")
 _HOST_PORT = re.compile(r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:(?P<port>\d{1,5}))?$")
@@ -126,18 +127,10 @@ class DatabaseSettings(BaseSettings):
         return Endpoint(host=admin.get("host", "localhost").split(",")[0], port=admin_port)
 
 
-def _describe(error: ValidationError) -> str:
-    lines = []
-    for item in error.errors():
-        field = str(item["loc"][0]) if item["loc"] else "settings"
-        lines.append(f"STUDENT_DB_{field.upper()}: {item['msg']}")
-    return "; ".join(lines)
-
-
-@cache
 def load_settings() -> DatabaseSettings:
-    """The settings from the environment, read once; :class:`DatabaseSettingsError` if bad."""
+    """The settings from the environment; :class:`DatabaseSettingsError` names each bad one."""
     try:
         return DatabaseSettings()
     except ValidationError as error:
-        raise DatabaseSettingsError(_describe(error)) from error
+        problems = describe_settings_errors(error, prefix="STUDENT_DB_")
+        raise DatabaseSettingsError("; ".join(problems)) from None

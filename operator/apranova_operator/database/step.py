@@ -14,13 +14,15 @@ so the rest of the environment provisions and the step heals by itself.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
-from functools import cache
-from time import monotonic
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
 
 import psycopg2
 
-from apranova import names
+from apranova_contract import names
+from apranova_contract.status import DATABASE_READY
+from apranova_operator import clock
 from apranova_operator.database import adapter
 from apranova_operator.database.credentials import (
     SECRET_NAME,
@@ -30,29 +32,21 @@ from apranova_operator.database.credentials import (
     stored_password,
 )
 from apranova_operator.database.plan import Refusal, RoleLimits, StudentDatabase
-from apranova_operator.database.settings import load_settings
+from apranova_operator.database.settings import DatabaseSettings
 from apranova_operator.steps import StepContext, StepResult
 
-CONDITION_TYPE = "DatabaseReady"
+CONDITION_TYPE = DATABASE_READY
 FIRST_RETRY_SECONDS = 5.0
 MAX_RETRY_SECONDS = 300.0
 _MESSAGE_LIMIT = 300
 
 log = logging.getLogger(__name__)
-_failing_since: dict[str, float] = {}
-"""Per enrollment uid: when (``monotonic()``) the current run of failures began."""
 
 
-def validate_settings() -> None:
-    """Read the ``STUDENT_DB_*`` settings once; raises with a message naming each bad variable."""
-    load_settings()
-
-
-@cache
-def admin_pool() -> adapter.AdminPool:
-    """The process's one admin pool (created on first use, so tests can set the environment)."""
-    settings = load_settings()
-    return adapter.AdminPool(settings.admin_parameters(), settings.pool_size)
+def admin_pool(settings: DatabaseSettings) -> adapter.AdminPool:
+    """The process's one admin pool (connections open on first use; none when unconfigured)."""
+    parameters = settings.admin_parameters() if settings.configured else {}
+    return adapter.AdminPool(parameters, settings.pool_size)
 
 
 def retry_delay(failing_for: float) -> float:
@@ -73,35 +67,56 @@ def describe_error(error: BaseException, *secrets: str) -> str:
     return text[:_MESSAGE_LIMIT]
 
 
-def _status(schema: str, ready: bool) -> dict[str, dict[str, object]]:
-    return {"database": {"schema": schema, "secretName": SECRET_NAME, "ready": ready}}
+def _status(
+    schema: str, ready: bool, failing_since: str | None = None
+) -> dict[str, dict[str, object]]:
+    return {
+        "database": {
+            "schema": schema,
+            "secretName": SECRET_NAME,
+            "ready": ready,
+            "failingSince": failing_since,
+        }
+    }
+
+
+def failing_since(status: Mapping[str, Any], now: datetime) -> datetime:
+    """When the current run of failures began: ``status.database.failingSince`` (kept in the
+    status so a restarted operator keeps backing off), or ``now`` for a first failure."""
+    recorded = (status.get("database") or {}).get("failingSince")
+    try:
+        since = clock.parse_timestamp(recorded) if isinstance(recorded, str) else now
+    except ValueError:
+        since = now
+    return min(since, now)
 
 
 def _failed(ctx: StepContext, schema: str, reason: str, message: str) -> StepResult:
-    now = monotonic()
-    since = _failing_since.setdefault(ctx.enrollment_uid, now)
+    now = clock.now()
+    since = failing_since(ctx.status, now)
     log.warning("database step for %s not ready: %s: %s", ctx.enrollment_name, reason, message)
     return StepResult(
-        condition_type=CONDITION_TYPE,
+        type=CONDITION_TYPE,
         ready=False,
         reason=reason,
         message=message,
-        status_patch=_status(schema, False),
-        retry_after=retry_delay(now - since),
+        status_patch=_status(schema, False, clock.timestamp(since)),
+        retry_after=retry_delay((now - since).total_seconds()),
     )
 
 
-def _target(ctx: StepContext) -> StudentDatabase:
-    return StudentDatabase.for_student(ctx.enrollment_name, load_settings().database_name())
+def _target(ctx: StepContext, settings: DatabaseSettings) -> StudentDatabase:
+    return StudentDatabase.for_student(ctx.enrollment_name, settings.database_name())
 
 
-async def reconcile(ctx: StepContext) -> StepResult:
+async def reconcile(
+    ctx: StepContext, settings: DatabaseSettings, pool: adapter.AdminPool
+) -> StepResult:
     """Ensure the student's role, schema and ``student-database`` Secret exist and agree."""
-    settings = load_settings()
     schema = names.schema_name(ctx.enrollment_name)
     if not settings.configured:
         return _failed(ctx, schema, "NotConfigured", "STUDENT_DB_ADMIN_URL is not set")
-    target = _target(ctx)
+    target = _target(ctx, settings)
     try:
         stored = await ctx.secrets.read(ctx.namespace, SECRET_NAME)
     except Exception as error:
@@ -121,7 +136,7 @@ async def reconcile(ctx: StepContext) -> StepResult:
     verifier = scram_verifier(password, target.role)
     limits = RoleLimits(settings.connection_limit, settings.statement_timeout)
     try:
-        refusal = await admin_pool().run(
+        refusal = await pool.run(
             lambda connection: adapter.provision(connection, target, limits, verifier)
         )
     except psycopg2.OperationalError as error:
@@ -132,9 +147,8 @@ async def reconcile(ctx: StepContext) -> StepResult:
         return _failed(ctx, schema, "DatabaseRefused", describe_error(error, password, verifier))
     if isinstance(refusal, Refusal):
         return _failed(ctx, schema, refusal.reason, refusal.message)
-    _failing_since.pop(ctx.enrollment_uid, None)
     return StepResult(
-        condition_type=CONDITION_TYPE,
+        type=CONDITION_TYPE,
         ready=True,
         reason="SchemaReady",
         message=f"schema {target.schema} and role {target.role} are ready",
@@ -142,14 +156,12 @@ async def reconcile(ctx: StepContext) -> StepResult:
     )
 
 
-async def cleanup(ctx: StepContext) -> None:
+async def cleanup(ctx: StepContext, settings: DatabaseSettings, pool: adapter.AdminPool) -> None:
     """Drop the student's schema and role (or retain them); raises while the server is away.
 
     Raising keeps the enrollment's finalizer in place, so the data is never orphaned: the
     handlers retry until the server answers.
     """
-    _failing_since.pop(ctx.enrollment_uid, None)
-    settings = load_settings()
     if not settings.configured:
         ctx.record_event(
             "Warning",
@@ -157,12 +169,10 @@ async def cleanup(ctx: StepContext) -> None:
             "STUDENT_DB_ADMIN_URL is not set: the student's schema and role were not removed",
         )
         return
-    target = _target(ctx)
-    now = datetime.now(UTC)
+    target = _target(ctx, settings)
+    now = clock.now()
     keep = settings.keep_data_on_delete
-    result = await admin_pool().run(
-        lambda connection: adapter.teardown(connection, target, keep, now)
-    )
+    result = await pool.run(lambda connection: adapter.teardown(connection, target, keep, now))
     for warning in result.warnings:
         ctx.record_event("Warning", "DatabaseNotCleaned", warning)
     if result.retained_as is not None:

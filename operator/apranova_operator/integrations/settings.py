@@ -9,10 +9,11 @@ the settings or a validation error never shows them. Every variable is listed in
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from apranova.settings_errors import describe_settings_errors
 
 DISCORD_MAX_INVITE_AGE = 604800
 """Discord accepts invite lifetimes up to seven days (0 means never)."""
@@ -21,16 +22,6 @@ _SNOWFLAKE = re.compile(r"^[0-9]{1,20}$")
 _GITHUB_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
 _REPOSITORY_NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 _HTTP_URL = re.compile(r"^https?://[^\s/]+(/[^\s]*)?$")
-
-
-def describe_errors(error: ValidationError) -> list[str]:
-    """One line per problem, naming the environment variable (never echoing its value)."""
-    lines = []
-    for item in error.errors(include_input=False):
-        message = item["msg"].removeprefix("Value error, ")
-        variable = str(item["loc"][0]).upper() if item["loc"] else ""
-        lines.append(f"{variable}: {message}" if variable else message)
-    return lines
 
 
 class IntegrationSettingsError(ValueError):
@@ -130,16 +121,5 @@ def load_settings() -> IntegrationSettings:
         return IntegrationSettings()
     except ValidationError as error:
         raise IntegrationSettingsError(
-            "invalid integration settings:\n" + "\n".join(describe_errors(error))
+            "invalid integration settings:\n" + "\n".join(describe_settings_errors(error))
         ) from None
-
-
-@lru_cache(maxsize=1)
-def current_settings() -> IntegrationSettings:
-    """The settings of this process, read once (the environment does not change while running)."""
-    return load_settings()
-
-
-def validate_settings() -> None:
-    """Start-up check: raises :class:`IntegrationSettingsError` for a bad value."""
-    current_settings()

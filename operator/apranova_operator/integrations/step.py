@@ -21,18 +21,20 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any, Literal
 
 import httpx
 
+from apranova_contract.status import INTEGRATIONS_READY
+from apranova_operator import clock
 from apranova_operator.integrations import discord, github
 from apranova_operator.integrations.provider_http import ProviderFailure, Transport, transport
-from apranova_operator.integrations.settings import IntegrationSettings, current_settings
+from apranova_operator.integrations.settings import IntegrationSettings
 from apranova_operator.steps import StepContext, StepResult
 
-CONDITION_TYPE = "IntegrationsReady"
+CONDITION_TYPE = INTEGRATIONS_READY
 BACKOFF_BASE_SECONDS = 15.0
 BACKOFF_MAX_SECONDS = 900.0
 TRANSIENT_REASONS = ("RateLimited", "Unavailable", "Unreachable")
@@ -115,7 +117,7 @@ def combine(parts: Sequence[PartOutcome], previous_failed_attempts: int) -> Step
         reason=reason,
         message=message,
         status_patch={"integrations": patch},
-        retry_after=min(renewals) if renewals else None,
+        revisit_after=min(renewals) if renewals else None,
     )
 
 
@@ -314,13 +316,8 @@ async def reconcile_integrations(
         patch.update(discord.invite_status(None))
     if not want_github:
         patch.update(_github_status(None, None))
-    return StepResult(
-        result.condition_type,
-        result.ready,
-        result.reason,
-        result.message,
-        {"integrations": without_needless_nulls(patch, integrations)},
-        result.retry_after,
+    return replace(
+        result, status_patch={"integrations": without_needless_nulls(patch, integrations)}
     )
 
 
@@ -380,10 +377,10 @@ async def cleanup_integrations(
                     f"left {full_name} alone: it was not generated from our template",
                 )
     transient = [f for f in failures if f.reason.endswith(TRANSIENT_REASONS)]
-    for failure in failures:
-        if failure not in transient:
-            logger.warning("integration cleanup of %s: %s", ctx.enrollment_name, failure.message)
-            ctx.record_event("Warning", failure.reason, f"cleanup skipped: {failure.message}")
+    for skipped in failures:
+        if skipped not in transient:
+            logger.warning("integration cleanup of %s: %s", ctx.enrollment_name, skipped.message)
+            ctx.record_event("Warning", skipped.reason, f"cleanup skipped: {skipped.message}")
     if transient:
         waits = [f.retry_after for f in transient if f.retry_after is not None]
         raise IntegrationCleanupError(
@@ -392,11 +389,11 @@ async def cleanup_integrations(
         )
 
 
-async def reconcile(ctx: StepContext) -> StepResult:
+async def reconcile(ctx: StepContext, settings: IntegrationSettings) -> StepResult:
     """The registered reconcile: this process's settings, the current time."""
-    return await reconcile_integrations(ctx, current_settings(), datetime.now(UTC))
+    return await reconcile_integrations(ctx, settings, clock.now())
 
 
-async def cleanup(ctx: StepContext) -> None:
+async def cleanup(ctx: StepContext, settings: IntegrationSettings) -> None:
     """The registered cleanup: this process's settings, the current time."""
-    await cleanup_integrations(ctx, current_settings(), datetime.now(UTC))
+    await cleanup_integrations(ctx, settings, clock.now())

@@ -6,11 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from apranova import names
-from apranova_operator import labels
+from apranova_contract import labels, names
+from apranova_contract.spec import read_spec
 from apranova_operator.settings import OperatorSettings
 
-ENROLLMENT_API_VERSION = f"{labels.GROUP}/{labels.VERSION}"
 CREDENTIALS_ABSENT = "absent"
 """The credentials digest while the ``student-database`` Secret does not exist."""
 
@@ -59,8 +58,8 @@ class RenderContext:
 
     def owner_reference(self) -> dict[str, Any]:
         return {
-            "apiVersion": ENROLLMENT_API_VERSION,
-            "kind": "StudentEnrollment",
+            "apiVersion": labels.API_VERSION,
+            "kind": labels.ENROLLMENT_KIND,
             "name": self.enrollment_name,
             "uid": self.enrollment_uid,
             "controller": True,
@@ -88,8 +87,8 @@ def render_context(
     an operator restricted by ``ENROLLMENT_SELECTOR`` also watches only its own children.
     """
     metadata = body.get("metadata", {})
-    spec = body.get("spec", {})
-    username = spec.get("student", {}).get("username", "")
+    spec = read_spec(body.get("spec") or {})
+    username = spec.student.username
     if not names.is_dns_label(username, names.USERNAME_MAX):
         raise InvalidInput("InvalidUsername", f"username {username!r} is not a valid DNS label")
     if not names.is_enrollment_name(metadata["name"], username):
@@ -103,10 +102,10 @@ def render_context(
         enrollment_name=metadata["name"],
         enrollment_uid=metadata.get("uid", ""),
         username=username,
-        email=spec.get("student", {}).get("email", ""),
+        email=spec.student.email,
         track_name=track_name,
         track=track_spec,
-        suspended=bool(spec.get("suspended", False)),
+        suspended=spec.suspended,
         settings=settings,
         selector_labels={
             key: enrollment_labels[key]

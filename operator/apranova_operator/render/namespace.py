@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from apranova_operator import labels
+from apranova_contract import labels
 from apranova_operator.render.context import RenderContext
 
 SERVICE_ACCOUNT = "student"

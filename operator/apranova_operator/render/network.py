@@ -22,7 +22,7 @@ def network_policies(ctx: RenderContext) -> list[dict[str, Any]]:
     """Default deny in both directions; ingress from the ingress controller and the namespace;
     egress to DNS, the namespace, the web (80/443: packages, Git) and the database port."""
     settings = ctx.settings
-    same_namespace = {"podSelector": {}}
+    same_namespace: dict[str, Any] = {"podSelector": {}}
     policies = [
         _policy(ctx, "default-deny", {"policyTypes": ["Ingress", "Egress"]}),
         _policy(

@@ -10,18 +10,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-READY = "Ready"
-NAMESPACE_READY = "NamespaceReady"
-TOOLS_READY = "ToolsReady"
-
-PENDING = "Pending"
-PROVISIONING = "Provisioning"
-PHASE_READY = "Ready"
-DEGRADED = "Degraded"
-SUSPENDED = "Suspended"
-TERMINATING = "Terminating"
-FAILED = "Failed"
-PHASES = (PENDING, PROVISIONING, PHASE_READY, DEGRADED, SUSPENDED, TERMINATING, FAILED)
+from apranova_contract.status import (
+    DEGRADED,
+    FAILED,
+    PENDING,
+    PHASE_READY,
+    PROVISIONING,
+    READY,
+    SUSPENDED,
+    TERMINATING,
+    TOOLS_READY,
+)
 
 
 @dataclass(frozen=True)
@@ -196,8 +195,18 @@ def compose_status(
 
 
 def status_changes(current: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
-    """The top-level fields of ``new`` that differ from ``current`` (empty: nothing to write)."""
-    return {key: value for key, value in new.items() if current.get(key) != value}
+    """The top-level fields of ``new`` that differ from ``current`` (empty: nothing to write).
+
+    A ``None`` inside ``new`` deletes a field in the merge patch, so the stored status never
+    holds it: it is compared as absent, else such a field would be written on every reconcile.
+    """
+    return {key: value for key, value in new.items() if current.get(key) != _without_nulls(value)}
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    return value
 
 
 def transitions(

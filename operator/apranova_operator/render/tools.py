@@ -13,8 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from apranova import names
-from apranova_operator import labels
+from apranova_contract import labels, names
 from apranova_operator.render.context import CREDENTIALS_ABSENT, InvalidInput, RenderContext
 from apranova_operator.render.credentials import credentials_secret_name
 from apranova_operator.render.namespace import SERVICE_ACCOUNT

@@ -7,8 +7,8 @@ import pytest
 from pydantic import ValidationError
 
 from apranova_api.accounts.emails import Links, password_reset_email, welcome_email
-from apranova_api.accounts.mail import SmtpTarget, parse_smtp_url
 from apranova_api.accounts.settings import AccountsSettings
+from apranova_api.adapters.mail import SmtpTarget, parse_smtp_url
 
 LINKS = Links("https://apranova.io")
 

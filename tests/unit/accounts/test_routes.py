@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from apranova_api.accounts.welcome import enqueue_welcome_email
 from apranova_api.app import create_app
+from apranova_api.config import ApiSettings
 from apranova_api.db import make_engine, make_session_factory
 from apranova_api.migrate import upgrade_to_head
 from apranova_api.models import Enrollment, User
@@ -54,7 +55,7 @@ def api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestC
         session.add_all(progress_rows(user.id, "FSD"))
         enqueue_welcome_email(session, user)
     engine.dispose()
-    app = create_app(Settings(DATABASE_URL=database_url), repair=False)
+    app = create_app(ApiSettings(payments=Settings(DATABASE_URL=database_url)), repair=False)
     with TestClient(app, base_url="https://apranova.test") as client:
         yield client, sink
     sink.stop()

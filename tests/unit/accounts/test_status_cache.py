@@ -2,13 +2,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from apranova_api.status_cache import (
-    apply_event,
-    enrollment_view,
-    host_of,
-    host_owners,
-    integrations_settled,
-)
+from apranova_api.adapters.status_cache import apply_event, host_owners
+from apranova_contract.status import enrollment_view, host_of, integrations_settled
 
 
 def _enrollment(name: str, tools: list[dict[str, Any]], invite: str | None = None) -> dict:

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from apranova_api.status_cache import StatusCache
+from apranova_api.adapters.status_cache import StatusCache
 
 
 def _enrollment(name: str, version: str, host: str) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """An in-process API for payment unit tests: SQLite file, Stripe stand-in, in-memory cluster.
 
-The in-memory cluster implements the same calls as :class:`apranova_api.kube.Kube` and can
+The in-memory cluster implements the calls of :class:`apranova_api.adapters.kube.Cluster` and can
 be switched "down" to exercise the outage paths; the real cluster is covered by tests/e2e.
 """
 
@@ -19,9 +19,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from apranova_api.adapters.kube import KubeUnavailableError
 from apranova_api.app import create_app
+from apranova_api.config import ApiSettings
 from apranova_api.db import make_engine
-from apranova_api.kube import KubeUnavailableError
 from apranova_api.migrate import upgrade_to_head
 from apranova_api.payments.signature import sign_payload
 from apranova_api.services import Services
@@ -98,6 +99,15 @@ class MemoryCluster:
             labels = self.namespaces.get(name)
             return dict(labels) if labels is not None else None
 
+    def list_tracks(self) -> list[dict[str, Any]]:
+        self._check()
+        return copy.deepcopy(list(self.tracks.values()))
+
+    def delete_enrollment(self, name: str) -> bool:
+        self._check()
+        with self.lock:
+            return self.enrollments.pop(name, None) is not None
+
 
 @dataclass
 class Harness:
@@ -164,7 +174,7 @@ def running_api(database_url: str, offline: bool = False, **overrides: Any) -> I
     upgrade_to_head(engine)
     engine.dispose()
     cluster = MemoryCluster()
-    app = create_app(settings, kube=cluster, repair=False)
+    app = create_app(ApiSettings(payments=settings), kube=cluster, repair=False)
     try:
         with TestClient(app) as client:
             yield Harness(client, app.state.services, cluster, stripe)

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from apranova_api.accounts.models import OutboxMessage
-from apranova_api.kube import KubeUnavailableError
+from apranova_api.adapters.kube import KubeUnavailableError
 from apranova_api.models import (
     AuditLog,
     Order,

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from psycopg2 import sql
 
-from apranova import names
+from apranova_contract import names
 from apranova_operator.database.plan import (
     Observed,
     Refusal,

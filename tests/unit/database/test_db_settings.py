@@ -65,11 +65,7 @@ def test_bad_values_name_the_variable_and_hide_secrets(
     monkeypatch: pytest.MonkeyPatch, variable: str, value: str
 ) -> None:
     monkeypatch.setenv(f"STUDENT_DB_{variable}", value)
-    load_settings.cache_clear()
-    try:
-        with pytest.raises(DatabaseSettingsError) as error:
-            load_settings()
-    finally:
-        load_settings.cache_clear()
+    with pytest.raises(DatabaseSettingsError) as error:
+        load_settings()
     assert f"STUDENT_DB_{variable}" in str(error.value)
     assert "topsecret" not in str(error.value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg2
@@ -44,19 +45,17 @@ class InlinePool:
 def configured(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("STUDENT_DB_ADMIN_URL", "postgresql://admin:pw@127.0.0.1:5432/student_data")
     monkeypatch.setenv("STUDENT_DB_HOST_FOR_STUDENTS", "pg.data.svc")
-    load_settings.cache_clear()
-    step._failing_since.clear()
     yield
-    load_settings.cache_clear()
-    step._failing_since.clear()
 
 
-def context(secrets: MemorySecrets, uid: str = "uid-1") -> StepContext:
+def context(
+    secrets: MemorySecrets, uid: str = "uid-1", status: Mapping[str, Any] | None = None
+) -> StepContext:
     return StepContext(
         enrollment_name="ada",
         enrollment_uid=uid,
         spec={"student": {"username": "ada"}, "track": "DP"},
-        status={},
+        status=status or {},
         track_name="DP",
         track_spec={"database": True},
         namespace=NAMESPACE,
@@ -66,29 +65,38 @@ def context(secrets: MemorySecrets, uid: str = "uid-1") -> StepContext:
 
 
 def use_server(monkeypatch: pytest.MonkeyPatch, provision: Any) -> None:
-    monkeypatch.setattr(step, "admin_pool", lambda: InlinePool())
     monkeypatch.setattr(adapter, "provision", provision)
 
 
 def reconcile(ctx: StepContext) -> StepResult:
-    return asyncio.run(step.reconcile(ctx))
+    """The step with the settings of the environment now and a pool that runs work inline."""
+    return asyncio.run(step.reconcile(ctx, load_settings(), InlinePool()))  # type: ignore[arg-type]
+
+
+def cleanup(ctx: StepContext) -> None:
+    asyncio.run(step.cleanup(ctx, load_settings(), InlinePool()))  # type: ignore[arg-type]
 
 
 def test_unconfigured_reports_not_configured_and_backs_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("STUDENT_DB_ADMIN_URL", raising=False)
-    load_settings.cache_clear()
     secrets = MemorySecrets()
-    first, second = reconcile(context(secrets)), reconcile(context(secrets))
-    load_settings.cache_clear()
-    step._failing_since.clear()
-    assert (first.ready, first.reason, first.condition_type) == (
+    first = reconcile(context(secrets))
+    second = reconcile(context(secrets, status=first.status_patch))
+    assert (first.ready, first.reason, first.type) == (
         False,
         "NotConfigured",
         "DatabaseReady",
     )
+    since = first.status_patch["database"]["failingSince"]
     assert first.status_patch == {
-        "database": {"schema": "stu_ada", "secretName": "student-database", "ready": False}
+        "database": {
+            "schema": "stu_ada",
+            "secretName": "student-database",
+            "ready": False,
+            "failingSince": since,
+        }
     }
+    assert second.status_patch["database"]["failingSince"] == since
     assert (first.retry_after, second.retry_after) == (5.0, 5.0)
     assert secrets.writes == 0
 
@@ -166,29 +174,39 @@ def test_retry_delay_grows_with_time_failing_not_attempts() -> None:
 
 
 def test_outage_backs_off_then_recovers(configured: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The backoff state lives in the status the step returns (``failingSince``): each reconcile
+    here sees the status the previous one wrote, as after a restart of the operator."""
     secrets = MemorySecrets()
     state = {"up": False}
-    clock = {"now": 1000.0}
-    monkeypatch.setattr(step, "monotonic", lambda: clock["now"])
+    clock = {"now": datetime(2026, 1, 1, tzinfo=UTC)}
+    monkeypatch.setattr(step.clock, "now", lambda: clock["now"])
+    status: dict[str, Any] = {}
 
     def provision(connection: Any, target: Any, limits: Any, verifier: str) -> None:
         if not state["up"]:
             raise psycopg2.OperationalError("connection to server failed: Connection refused")
 
+    def run() -> StepResult:
+        result = reconcile(context(secrets, status=status))
+        status.update(result.status_patch)
+        return result
+
     use_server(monkeypatch, provision)
-    bursts = [reconcile(context(secrets)) for _ in range(5)]
+    bursts = [run() for _ in range(5)]
     assert {r.reason for r in bursts} == {"DatabaseUnavailable"}
     assert "Connection refused" in bursts[0].message
     assert {r.retry_after for r in bursts} == {5.0}
-    delays = []
+    delays: list[float] = []
     for _ in range(8):
-        clock["now"] += delays[-1] if delays else 5.0
-        delays.append(reconcile(context(secrets)).retry_after)
+        clock["now"] += timedelta(seconds=delays[-1] if delays else 5.0)
+        delays.append(run().retry_after or 0.0)
     assert delays == [5.0, 10.0, 20.0, 40.0, 80.0, 160.0, 300.0, 300.0]
     state["up"] = True
-    assert reconcile(context(secrets)).ready
+    recovered = run()
+    assert recovered.ready and recovered.status_patch["database"]["failingSince"] is None
+    status["database"] = {k: v for k, v in status["database"].items() if v is not None}
     state["up"] = False
-    assert reconcile(context(secrets)).retry_after == 5.0
+    assert run().retry_after == 5.0
 
 
 def test_refusals_and_server_errors_become_reasons(
@@ -224,11 +242,9 @@ def test_cleanup_records_what_happened_to_the_data(
         seen.append(keep)
         return Teardown(transactions=[[]], retained_as=("stu_ada_deleted_1", "stu_ada_deleted_1"))
 
-    monkeypatch.setattr(step, "admin_pool", lambda: InlinePool())
     monkeypatch.setattr(adapter, "teardown", teardown)
     monkeypatch.setenv("STUDENT_DB_KEEP_DATA_ON_DELETE", "true")
-    load_settings.cache_clear()
-    asyncio.run(step.cleanup(ctx))
+    cleanup(ctx)
     assert seen == [True]
     assert events[-1][:2] == ("Normal", "DatabaseRetained")
     assert "stu_ada_deleted_1" in events[-1][2]
@@ -236,11 +252,9 @@ def test_cleanup_records_what_happened_to_the_data(
 
 def test_cleanup_without_configuration_warns_and_lets_go(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("STUDENT_DB_ADMIN_URL", raising=False)
-    load_settings.cache_clear()
     events: list[tuple[str, str, str]] = []
     ctx = replace(context(MemorySecrets()), record_event=lambda *event: events.append(event))
-    asyncio.run(step.cleanup(ctx))
-    load_settings.cache_clear()
+    cleanup(ctx)
     assert events == [
         (
             "Warning",

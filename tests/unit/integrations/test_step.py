@@ -74,7 +74,7 @@ def test_all_ready_is_provisioned_and_clears_the_failure_count() -> None:
         ],
         previous_failed_attempts=2,
     )
-    assert (result.condition_type, result.ready, result.reason) == (
+    assert (result.type, result.ready, result.reason) == (
         "IntegrationsReady",
         True,
         "Provisioned",
@@ -82,7 +82,7 @@ def test_all_ready_is_provisioned_and_clears_the_failure_count() -> None:
     assert result.status_patch == {
         "integrations": {"discordInvite": "u", "githubRepository": "r", "failedAttempts": None}
     }
-    assert result.retry_after == 100.0
+    assert (result.retry_after, result.revisit_after) == (None, 100.0)
     assert result.message == "d; g"
 
 
@@ -120,7 +120,7 @@ def test_nothing_configured_is_ready_and_says_so() -> None:
     assert (result.ready, result.reason) == (True, "NotConfigured")
     assert "DISCORD_BOT_TOKEN" in result.message and "GITHUB_TOKEN" in result.message
     assert result.status_patch["integrations"] == {}
-    assert result.retry_after is None
+    assert (result.retry_after, result.revisit_after) == (None, None)
     assert events == []
 
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from apranova_operator import labels
+from apranova_contract import labels
 from apranova_operator.handlers import child_work, enrollment_needs_work
 
 

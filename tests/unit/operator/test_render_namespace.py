@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from apranova_operator import labels
+from apranova_contract import labels
 from apranova_operator.render import namespace, network, quota, tools
 from apranova_operator.render.context import InvalidInput, RenderContext, render_context
 from apranova_operator.settings import OperatorSettings

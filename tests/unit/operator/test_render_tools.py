@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from apranova_operator import labels
+from apranova_contract import labels
 from apranova_operator.render import tools
 from apranova_operator.render.context import InvalidInput, RenderContext, render_context
 from apranova_operator.settings import OperatorSettings

@@ -3,8 +3,9 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from apranova.settings_errors import describe_settings_errors
 from apranova_operator.main import load_settings
-from apranova_operator.settings import OperatorSettings, describe_errors, parse_selector
+from apranova_operator.settings import OperatorSettings, parse_selector
 
 
 def test_selector_parses_key_value_pairs() -> None:
@@ -45,7 +46,7 @@ def test_each_bad_value_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPERATOR_HEALTH_PORT", "70000")
     with pytest.raises(ValidationError) as raised:
         OperatorSettings()
-    lines = describe_errors(raised.value)
+    lines = describe_settings_errors(raised.value)
     for variable in (
         "BASE_DOMAIN",
         "TOOL_HOST_TEMPLATE",

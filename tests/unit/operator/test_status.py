@@ -1,9 +1,7 @@
 from __future__ import annotations
 
+from apranova_contract.status import NAMESPACE_READY, READY, TOOLS_READY
 from apranova_operator.render.status import (
-    NAMESPACE_READY,
-    READY,
-    TOOLS_READY,
     Check,
     compose_status,
     deployment_readiness,

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 
+from apranova_operator.outcome import DONE, ReconcileResult, revisit
 from apranova_operator.workqueue import WorkQueue, backoff_delay
 
 
@@ -20,11 +21,11 @@ def test_requests_during_a_run_coalesce_into_one_more_run() -> None:
         started = asyncio.Event()
         release = asyncio.Event()
 
-        async def work(name: str, full: bool) -> float | None:
+        async def work(name: str, full: bool) -> ReconcileResult:
             calls.append((name, full))
             started.set()
             await release.wait()
-            return None
+            return DONE
 
         async def on_failure(name: str, error: BaseException) -> None:
             raise AssertionError(error)
@@ -47,18 +48,18 @@ def test_requests_during_a_run_coalesce_into_one_more_run() -> None:
     assert calls == [("ada", False), ("ada", True)]
 
 
-def test_retry_after_and_failures_are_retried_with_backoff() -> None:
+def test_revisits_and_failures_are_run_again() -> None:
     attempts: list[str] = []
     failures: list[str] = []
 
     async def scenario() -> None:
-        async def work(name: str, full: bool) -> float | None:
+        async def work(name: str, full: bool) -> ReconcileResult:
             attempts.append(name)
             if len(attempts) == 1:
                 raise RuntimeError("api down")
             if len(attempts) == 2:
-                return 0.01
-            return None
+                return revisit(0.01)
+            return DONE
 
         async def on_failure(name: str, error: BaseException) -> None:
             failures.append(str(error))
@@ -80,9 +81,9 @@ def test_forget_cancels_a_scheduled_retry() -> None:
     attempts: list[str] = []
 
     async def scenario() -> None:
-        async def work(name: str, full: bool) -> float | None:
+        async def work(name: str, full: bool) -> ReconcileResult:
             attempts.append(name)
-            return 0.05
+            return revisit(0.05)
 
         async def on_failure(name: str, error: BaseException) -> None:
             raise AssertionError(error)

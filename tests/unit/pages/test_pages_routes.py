@@ -12,8 +12,10 @@ import yaml
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from apranova_api.kube import KubeUnavailableError
-from apranova_api.pages.routes import STATIC_FILES, TEMPLATES_DIR, router, track_lister
+from apranova_api.adapters.kube import KubeUnavailableError
+from apranova_api.deps import pages_settings_of, track_lister
+from apranova_api.pages.routes import STATIC_FILES, TEMPLATES_DIR, router
+from apranova_api.pages.settings import PagesSettings
 
 TRACKS_DIR = Path(__file__).resolve().parents[3] / "manifests" / "tracks"
 SHIPPED_TRACKS = [yaml.safe_load(path.read_text()) for path in sorted(TRACKS_DIR.glob("*.yaml"))]
@@ -23,6 +25,7 @@ def _client(list_tracks) -> TestClient:
     app = FastAPI()
     app.include_router(router)
     app.dependency_overrides[track_lister] = lambda: list_tracks
+    app.dependency_overrides[pages_settings_of] = PagesSettings
     return TestClient(app)
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from apranova_api.money import format_price
 from apranova_api.pages.track_cards import (
-    format_price,
     tool_label,
     track_card,
     track_cards,

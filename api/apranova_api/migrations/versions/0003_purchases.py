@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
-from apranova.names import enrollment_name_candidate
+from apranova_contract.names import enrollment_name_candidate
 
 revision = "0003_purchases"
 down_revision = "0002_accounts"

@@ -1,4 +1,4 @@
-"""Label, annotation and finalizer names shared by the operator and the API.
+"""Coordinates, label keys and the finalizer shared by the operator and the API.
 
 The API imports these to label the enrollments it creates and to find an enrollment's objects;
 the operator puts :func:`child_labels` on every object it creates.
@@ -6,8 +6,12 @@ the operator puts :func:`child_labels` on every object it creates.
 
 from __future__ import annotations
 
+import re
+
 GROUP = "apranova.io"
 VERSION = "v1alpha1"
+API_VERSION = f"{GROUP}/{VERSION}"
+ENROLLMENT_KIND = "StudentEnrollment"
 ENROLLMENT_PLURAL = "studentenrollments"
 TRACK_PLURAL = "tracks"
 FIELD_MANAGER = "apranova-operator"
@@ -57,3 +61,18 @@ def tool_labels(
 def tool_selector(enrollment: str, tool: str) -> dict[str, str]:
     """The pod selector of a tool's Deployment and Service (immutable, so kept minimal)."""
     return {ENROLLMENT: enrollment, TOOL: tool}
+
+
+LABEL_KEY = re.compile(
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+)
+"""A Kubernetes label key: an optional DNS-subdomain prefix and ``/``, then a 63-character name."""
+LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+"""A Kubernetes label value (may be empty)."""
+
+
+def is_label(key: str, value: str) -> bool:
+    """True when ``key=value`` is a valid Kubernetes label (rules of the Kubernetes docs,
+    "Labels and Selectors": syntax and character set)."""
+    return bool(LABEL_KEY.match(key)) and bool(LABEL_VALUE.match(value))

@@ -24,8 +24,8 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 
-from apranova import cluster
-from apranova.local_postgres import LocalPostgres
+from apranova.local import cluster
+from apranova.local.postgres import LocalPostgres
 
 PROJECT_ROOT = cluster.PROJECT_ROOT
 

@@ -4,7 +4,7 @@ Students poll their tools every few seconds; answering each poll from this cache
 Kubernetes API server sees one long-lived WATCH per API process instead of one GET per poll. The
 cache lists once, then watches from the list's ``resourceVersion`` with bookmarks, resumes from
 the newest version it saw when a connection drops, and lists again when the server answers 410
-Gone (the version is too old). The pure functions turn objects into the views the routes need.
+Gone (the version is too old). The views come from :mod:`apranova_contract.status`.
 """
 
 from __future__ import annotations
@@ -12,20 +12,18 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
-from kubernetes import client, watch
+from kubernetes import client, config, watch
 from kubernetes.client.exceptions import ApiException
+from kubernetes.config.config_exception import ConfigException
 from prometheus_client import Counter, Gauge
 
-GROUP = "apranova.io"
-VERSION = "v1alpha1"
-PLURAL = "studentenrollments"
+from apranova_contract.labels import ENROLLMENT_PLURAL, GROUP, VERSION
+from apranova_contract.status import EnrollmentView, enrollment_view
+
 WATCH_TIMEOUT_SECONDS = 240
 MAX_BACKOFF_SECONDS = 30.0
-SETTLED_PHASES = frozenset({"Ready", "Degraded", "Suspended", "Failed"})
 
 log = logging.getLogger(__name__)
 
@@ -42,85 +40,13 @@ CACHE_WATCH_ERRORS = Counter(
 )
 
 
-@dataclass(frozen=True)
-class ToolView:
-    """One tool of an enrollment as its status reports it."""
-
-    name: str
-    url: str
-    ready: bool
-    message: str
-
-
-@dataclass(frozen=True)
-class EnrollmentView:
-    """What the API reads from a ``StudentEnrollment``."""
-
-    name: str
-    username: str
-    phase: str | None
-    tools: tuple[ToolView, ...]
-    discord_invite: str | None
-    integrations_settled: bool
-    raw: Mapping[str, Any]
-
-    @property
-    def hosts(self) -> frozenset[str]:
-        """The lower-cased hosts of the tools' URLs."""
-        return frozenset(h for h in (host_of(tool.url) for tool in self.tools) if h)
-
-
-def host_of(url: str) -> str | None:
-    """The lower-cased host name of ``url`` (no port), or None when it has none."""
+def custom_objects_api() -> client.CustomObjectsApi:
+    """A client from ``KUBECONFIG`` (or ``~/.kube/config``), else the in-cluster account."""
     try:
-        host = urlsplit(url if "//" in url else f"//{url}").hostname
-    except ValueError:
-        return None
-    return host.lower() if host else None
-
-
-def enrollment_view(obj: Mapping[str, Any]) -> EnrollmentView:
-    """The view of one ``StudentEnrollment`` object (a dict as the API server sends it)."""
-    metadata = obj.get("metadata") or {}
-    spec = obj.get("spec") or {}
-    status = obj.get("status") or {}
-    student = spec.get("student") or {}
-    tools = tuple(
-        ToolView(
-            name=str(tool.get("name", "")),
-            url=str(tool.get("url") or ""),
-            ready=bool(tool.get("ready", False)),
-            message=str(tool.get("message") or ""),
-        )
-        for tool in status.get("tools") or []
-        if isinstance(tool, Mapping)
-    )
-    integrations = status.get("integrations") or {}
-    return EnrollmentView(
-        name=str(metadata.get("name", "")),
-        username=str(student.get("username") or metadata.get("name", "")),
-        phase=status.get("phase"),
-        tools=tools,
-        discord_invite=integrations.get("discordInvite") or None,
-        integrations_settled=integrations_settled(status),
-        raw=obj,
-    )
-
-
-def integrations_settled(status: Mapping[str, Any]) -> bool:
-    """True once the operator has been through the integrations (whatever came of it).
-
-    That is an ``IntegrationsReady`` condition that is True or False, or a phase past
-    provisioning; until then a Discord invite may still appear.
-    """
-    if status.get("phase") in SETTLED_PHASES:
-        return True
-    return any(
-        isinstance(c, Mapping)
-        and c.get("type") == "IntegrationsReady"
-        and c.get("status") in ("True", "False")
-        for c in status.get("conditions") or []
-    )
+        return client.CustomObjectsApi(config.new_client_from_config())
+    except (ConfigException, OSError, TypeError):
+        config.load_incluster_config()
+        return client.CustomObjectsApi(client.ApiClient())
 
 
 def apply_event(
@@ -220,7 +146,9 @@ class StatusCache:
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
 
     def _list(self, api: client.CustomObjectsApi) -> None:
-        listing = api.list_cluster_custom_object(GROUP, VERSION, PLURAL, _request_timeout=60)
+        listing: dict[str, Any] = api.list_cluster_custom_object(  # type: ignore[assignment]
+            GROUP, VERSION, ENROLLMENT_PLURAL, _request_timeout=60
+        )
         CACHE_LISTS.inc()
         views = {view.name: view for view in (enrollment_view(item) for item in listing["items"])}
         self._publish(views)
@@ -234,7 +162,7 @@ class StatusCache:
             api.list_cluster_custom_object,
             GROUP,
             VERSION,
-            PLURAL,
+            ENROLLMENT_PLURAL,
             resource_version=self._resource_version,
             allow_watch_bookmarks=True,
             timeout_seconds=WATCH_TIMEOUT_SECONDS,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from apranova import names
+from apranova_contract import names
 
 HOSTILE = [
     'ada"; DROP SCHEMA public CASCADE; --',

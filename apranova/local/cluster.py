@@ -27,9 +27,9 @@ from pathlib import Path
 import yaml
 from filelock import FileLock
 
-from apranova import pki
+from apranova.local import pki
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 NODE_NAME = "kwok-node-0"
 SERVICE_CIDR = "10.96.0.0/16"
 SERVICE_IP = "10.96.0.1"

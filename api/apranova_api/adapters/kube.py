@@ -15,7 +15,7 @@ from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 from kubernetes.config.config_exception import ConfigException
 
-from apranova_operator.labels import ENROLLMENT_PLURAL, GROUP, TRACK_PLURAL, VERSION
+from apranova_contract.labels import ENROLLMENT_PLURAL, GROUP, TRACK_PLURAL, VERSION
 
 REQUEST_TIMEOUT_SECONDS = 10
 
@@ -25,18 +25,20 @@ class KubeUnavailableError(RuntimeError):
 
 
 class Cluster(Protocol):
-    """The cluster calls the payment flow makes (:class:`Kube`, or a test double)."""
+    """Every cluster call the API makes (:class:`KubeCluster`, or a test double)."""
 
     def get_track(self, name: str) -> dict[str, Any] | None: ...
+    def list_tracks(self) -> list[dict[str, Any]]: ...
     def get_enrollment(self, name: str) -> dict[str, Any] | None: ...
     def create_enrollment(self, body: dict[str, Any]) -> bool: ...
     def patch_enrollment_spec(self, name: str, spec: dict[str, Any]) -> None: ...
     def list_enrollment_names(self) -> set[str]: ...
     def list_enrollment_suspensions(self) -> dict[str, bool]: ...
     def get_namespace_labels(self, name: str) -> dict[str, str] | None: ...
+    def delete_enrollment(self, name: str) -> bool: ...
 
 
-class Kube:
+class KubeCluster:
     """Reads Tracks; creates, reads and patches StudentEnrollments."""
 
     def __init__(self, kubeconfig: str | None = None) -> None:

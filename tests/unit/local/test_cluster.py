@@ -10,7 +10,7 @@ import pytest
 import yaml
 from cryptography import x509
 
-from apranova import cluster, pki
+from apranova.local import cluster, pki
 
 
 @pytest.fixture
