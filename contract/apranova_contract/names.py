@@ -78,17 +78,6 @@ def track_slug(track: str) -> str:
     return slug or "track"
 
 
-def enrollment_name(username: str) -> str:
-    """The name of a student's enrollment under the rule before purchases: the username itself.
-
-    Such enrollments keep working; new purchases name theirs with
-    :func:`enrollment_name_candidate`.
-    """
-    if not is_dns_label(username, USERNAME_MAX):
-        raise ValueError(f"username {username!r} is not a DNS-1123 label of at most {USERNAME_MAX}")
-    return username
-
-
 def enrollment_name_candidate(username: str, track: str, attempt: int = 0) -> str:
     """The ``attempt``-th name to try for ``username``'s enrollment in ``track`` (0 is preferred).
 
@@ -173,7 +162,7 @@ def pg_identifier(username: str, prefix: str) -> str:
 
 
 def schema_name(enrollment: str) -> str:
-    """The PostgreSQL schema of an enrollment (named by :func:`enrollment_name`)."""
+    """The PostgreSQL schema of an enrollment (named by :func:`enrollment_name_candidate`)."""
     return pg_identifier(enrollment, SCHEMA_PREFIX)
 
 
