@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: install system-deps control-plane cluster cluster-down run test test-unit lint format bench clean
+.PHONY: install system-deps control-plane stripe-mock cluster cluster-down run test test-unit lint format bench clean
 
 install: system-deps $(VENV)/.installed
 
@@ -21,6 +21,9 @@ $(VENV)/.installed: pyproject.toml
 control-plane:
 	@bash hack/build-control-plane.sh
 
+stripe-mock:
+	@bash hack/build-stripe-mock.sh
+
 cluster: install control-plane
 	$(BIN)/apranova cluster up
 
@@ -30,12 +33,12 @@ cluster-down:
 run: install control-plane
 	$(BIN)/python -m apranova.local.stack
 
-test: install control-plane
+test: install control-plane stripe-mock
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test-unit: install
+test-unit: install stripe-mock
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
 
 lint: install

@@ -17,3 +17,16 @@ ENROLLMENT_SYNCS = Counter(
     "apranova_enrollment_syncs_total", "StudentEnrollment syncs by result", ["result"]
 )
 REPAIR_RUNS = Counter("apranova_enrollment_repair_runs_total", "Repair loop passes", ["result"])
+PARKED_FULFILMENTS = Counter(
+    "apranova_parked_fulfilments_total",
+    "Paid checkouts parked by a permanent failure, by source (validation, stripe, cluster)",
+    ["source"],
+)
+STRIPE_CHECKS = Counter(
+    "apranova_verify_stripe_checks_total", "Stripe re-reads started by verify polls", ["result"]
+)
+PAYMENT_WORK = Counter(
+    "apranova_payment_work_total",
+    "Payment work run off the request threads, by kind and result",
+    ["kind", "result"],
+)

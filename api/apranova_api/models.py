@@ -35,8 +35,10 @@ ENROLLED = "ENROLLED"
 SUSPENDED = "SUSPENDED"
 
 ORDER_OPEN = "OPEN"
+ORDER_PROCESSING = "PROCESSING"
 ORDER_PAID = "PAID"
 ORDER_FAILED = "FAILED"
+ORDER_EXPIRED = "EXPIRED"
 
 PROGRESS_LOCKED = "locked"
 PROGRESS_UNLOCKED = "unlocked"
@@ -175,10 +177,34 @@ class Order(Base):
     currency: Mapped[str] = mapped_column(String(10))
     checkout_session_id: Mapped[str | None] = mapped_column(String(255), unique=True, nullable=True)
     status: Mapped[str] = mapped_column(String(20), default=ORDER_OPEN)
+    failure_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    customer_email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    stripe_checked_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
+
+
+class ParkedFulfilment(Base):
+    """A paid checkout that cannot be served: a permanent failure, kept with its reason.
+
+    Written when the session's data breaks a rule or the cluster refuses the enrollment for good
+    (HTTP 4xx). Verify answers ``rejected``; the repair pass skips the student instead of
+    failing on them again; support settles the money (see README, section api).
+    """
+
+    __tablename__ = "parked_fulfilments"
+
+    checkout_session_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    source: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class AuditLog(Base):

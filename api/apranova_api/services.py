@@ -22,12 +22,14 @@ from apranova_api.adapters.stripe_gateway import StripeGateway
 from apranova_api.config import ApiSettings
 from apranova_api.db import make_engine, make_session_factory
 from apranova_api.payments.gateway import CheckoutGateway
+from apranova_api.payments.worker import PaymentWorker
 from apranova_api.settings import Settings
 
 
 @dataclass
 class Services:
-    """Settings, database, payment gateway, cluster, webhook secret, status cache and outbox."""
+    """Settings, database, payment gateway, cluster, webhook secret, status cache, outbox and
+    the pool that runs payment work off the request threads."""
 
     settings: Settings
     engine: Engine
@@ -38,6 +40,7 @@ class Services:
     accounts: AccountsSettings
     status_cache: StatusCache
     outbox: OutboxSender
+    worker: PaymentWorker
 
 
 def invite_lookup(status_cache: StatusCache) -> InviteLookup:
@@ -63,7 +66,10 @@ def build_services(config: ApiSettings, kube: Cluster | None = None) -> Services
         gateway = LocalGateway(sessions)
     else:
         gateway = StripeGateway(
-            settings.STRIPE_SECRET_KEY.get_secret_value(), settings.STRIPE_API_BASE
+            settings.STRIPE_SECRET_KEY.get_secret_value(),
+            settings.STRIPE_API_BASE,
+            timeout=settings.STRIPE_TIMEOUT_SECONDS,
+            max_retries=settings.STRIPE_MAX_RETRIES,
         )
     webhook_secret = (
         settings.STRIPE_WEBHOOK_SECRET.get_secret_value()
@@ -81,4 +87,5 @@ def build_services(config: ApiSettings, kube: Cluster | None = None) -> Services
         accounts=config.accounts,
         status_cache=status_cache,
         outbox=OutboxSender(sessions, config.accounts, invite_of=invite_lookup(status_cache)),
+        worker=PaymentWorker(settings.PAYMENT_WORKERS, settings.PAYMENT_WORKERS * 16),
     )

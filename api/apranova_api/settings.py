@@ -13,6 +13,7 @@ from apranova_contract.labels import is_label
 
 DEFAULT_DATABASE_URL = f"sqlite:///{Path('.local/apranova.db').resolve()}"
 DEFAULT_REDIRECT_ORIGINS = "http://127.0.0.1:8000,http://localhost:8000"
+SECRET_KEY_PREFIXES = ("sk_test_", "sk_live_", "rk_test_", "rk_live_")
 
 
 def origin_of(url: str) -> str:
@@ -51,6 +52,34 @@ def _parse_labels(value: object) -> dict[str, str]:
     return labels
 
 
+def secret_key_problem(key: str) -> str:
+    """Why ``key`` cannot be a Stripe secret key, or ``""`` (pure; never repeats the value).
+
+    Stripe's key kinds (https://docs.stripe.com/keys): ``sk_`` secret and ``rk_`` restricted keys
+    call the API; ``pk_`` publishable keys belong in browsers and cannot.
+    """
+    if any(char.isspace() for char in key):
+        return "contains whitespace (a stray space or newline from copying it?)"
+    if key.startswith("pk_"):
+        return "is a publishable key (pk_); the API needs a secret (sk_) or restricted (rk_) key"
+    if not key.startswith(SECRET_KEY_PREFIXES):
+        return "must be a Stripe secret key: sk_test_, sk_live_, rk_test_ or rk_live_..."
+    return ""
+
+
+def webhook_secret_problem(secret: str) -> str:
+    """Why ``secret`` cannot be a webhook signing secret, or ``""`` (pure; never repeats it).
+
+    Stripe shows each endpoint's signing secret as ``whsec_...``
+    (https://docs.stripe.com/webhooks#verify-events); anything else fails every signature.
+    """
+    if any(char.isspace() for char in secret):
+        return "contains whitespace (a stray space or newline from copying it?)"
+    if not secret.startswith("whsec_"):
+        return "must be the endpoint's signing secret, starting with whsec_"
+    return ""
+
+
 class Settings(BaseSettings):
     """Environment variables of ``apranova api`` (documented in README.md, section api)."""
 
@@ -68,6 +97,11 @@ class Settings(BaseSettings):
     WEBHOOK_MAX_BODY_BYTES: int = Field(default=256 * 1024, ge=1024, le=10 * 1024 * 1024)
     WEBHOOK_TOLERANCE_SECONDS: int = Field(default=300, ge=1, le=3600)
     REPAIR_INTERVAL_SECONDS: float = Field(default=60.0, gt=0, le=3600)
+    STRIPE_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0, le=60)
+    STRIPE_MAX_RETRIES: int = Field(default=2, ge=0, le=5)
+    REQUEST_DEADLINE_SECONDS: float = Field(default=12.0, gt=0, le=25)
+    STRIPE_POLL_INTERVAL_SECONDS: float = Field(default=5.0, ge=1, le=300)
+    PAYMENT_WORKERS: int = Field(default=4, ge=1, le=64)
 
     @field_validator("ALLOWED_REDIRECT_ORIGINS", mode="before")
     @classmethod
@@ -90,6 +124,24 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("STRIPE_SECRET_KEY")
+    @classmethod
+    def _secret_key_kind(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            problem = secret_key_problem(value.get_secret_value())
+            if problem:
+                raise ValueError(problem)
+        return value
+
+    @field_validator("STRIPE_WEBHOOK_SECRET")
+    @classmethod
+    def _webhook_secret_kind(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            problem = webhook_secret_problem(value.get_secret_value())
+            if problem:
+                raise ValueError(problem)
+        return value
 
     @model_validator(mode="after")
     def _payment_mode(self) -> Settings:

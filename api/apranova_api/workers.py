@@ -1,8 +1,10 @@
 """Every background worker of the API, started and stopped by the app's lifespan.
 
 :func:`background_workers` starts the status cache's watch thread, the e-mail outbox sender and
-(unless a test turns it off) the enrollment repair loop, and on shutdown stops all three and
-closes the database engine. Nothing else starts a thread or a task that outlives a request.
+(unless a test turns it off) the enrollment repair loop, and on shutdown stops all three, lets
+the payment worker (:mod:`apranova_api.payments.worker`, whose threads start on demand) finish
+its bounded work, and closes the database engine. Nothing else starts a thread or a task that
+outlives a request.
 """
 
 from __future__ import annotations
@@ -43,4 +45,5 @@ async def background_workers(
         await asyncio.to_thread(services.status_cache.stop)
         if repair is not None:
             repair.stop()
+        await asyncio.to_thread(services.worker.shutdown)
         services.engine.dispose()

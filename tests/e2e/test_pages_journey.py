@@ -357,10 +357,10 @@ def test_a_second_track_and_a_duplicate_in_the_browser(stack: Stack, page: Page)
     assert "/dashboard" in body_of(added) and "set-password" not in body_of(added)
 
     _pay_offline(stack, page, "FSD", student.email)
-    expect(page.get_by_role("heading", name="You already have this track")).to_be_visible(
+    expect(page.get_by_role("heading", name="You already hold this track")).to_be_visible(
         timeout=60_000
     )
-    expect(page.locator("#verify-duplicate")).to_contain_text("refunded in full")
+    expect(page.locator("#verify-problem")).to_contain_text("refunded in full")
     stack.screenshot(page, "14-success-duplicate-refunded")
 
     page.goto(f"{stack.api.url}/login")

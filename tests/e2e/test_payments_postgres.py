@@ -7,6 +7,14 @@ from typing import Any
 
 import pytest
 
+from tests.unit.api.test_payment_states import (  # noqa: F401  (collected here on PostgreSQL)
+    test_a_cluster_422_parks_one_fulfilment_and_repair_goes_on,
+    test_a_permanent_stripe_refusal_of_a_checkout_is_a_4xx_with_no_open_order,
+    test_an_email_the_crd_would_refuse_is_rejected_before_any_write,
+    test_delayed_payment_failure_is_final_and_emailed,
+    test_delayed_payment_processing_then_enrolled,
+    test_polls_ask_stripe_at_most_once_per_interval,
+)
 from tests.unit.api.test_payments_flow import (  # noqa: F401  (collected here on PostgreSQL)
     test_async_failure_marks_the_order_failed,
     test_cluster_outage_answers_503_then_the_retry_completes,

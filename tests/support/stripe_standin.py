@@ -1,8 +1,18 @@
 """A small, stateful stand-in for Stripe's Checkout Session endpoints, on 127.0.0.1.
 
 Speaks the wire format the ``stripe`` SDK uses: form-encoded bodies with bracketed keys
-(``metadata[track]=DP``), bearer-key authentication, ``Idempotency-Key`` replay, JSON answers,
-Stripe-shaped errors. Endpoints:
+(``metadata[track]=DP``), bearer-key authentication, ``Idempotency-Key`` replay (and Stripe's
+``idempotency_error`` for a key reused with other parameters), JSON answers, Stripe-shaped errors.
+
+**Every ``/v1`` request is first forwarded to stripe-mock** (``tests/support/stripe_mock.py``),
+Stripe's own mock server, which checks it against Stripe's OpenAPI description. A 400 from
+stripe-mock (unknown parameter, bad enum, wrong type) is answered to the caller as it is and
+recorded in :attr:`StripeStandIn.rejections`; :meth:`StripeStandIn.stop` then fails the test.
+The objects answered are stripe-mock's fixtures with this stand-in's state laid over them, so
+they carry exactly the fields the real objects have. The state stripe-mock lacks lives here:
+sessions, payment intents, 404s for unknown ids, idempotent replay.
+
+Endpoints:
 
 - ``POST /v1/checkout/sessions`` creates an open, unpaid session;
 - ``GET /v1/checkout/sessions/{id}`` (``expand[]=payment_intent`` expands the payment intent);
@@ -19,18 +29,26 @@ Objects carry the fields of Stripe's API reference that the product reads: a Cha
 ``amount``, ``amount_refunded``, ``refunded``, ``disputed`` and a nullable ``payment_intent``; a
 Dispute ``charge``, a nullable ``payment_intent``, ``status``, ``reason`` and ``amount``; a Refund
 ``charge``, ``payment_intent``, ``amount``, ``status`` and ``reason``.
+
+:meth:`StripeStandIn.inject` makes the next matching requests answer a given Stripe error (after
+stripe-mock has checked them), for tests of Stripe's refusals and outages.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import secrets
 import threading
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.support.stripe_mock import stripe_mock_url
 
 _KEY_PART = re.compile(r"\[([^\]]*)\]")
 
@@ -62,6 +80,29 @@ def parse_form(body: str) -> dict[str, Any]:
     return root
 
 
+# Kept with a session for the stand-in's own use; not fields of Stripe's Checkout Session object.
+_INTERNAL_FIELDS = ("line_items_params", "payment_intent_data", "details_fixture")
+FORWARDED_HEADERS = ("Authorization", "Content-Type", "Stripe-Version", "Idempotency-Key")
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A request stripe-mock refused (400): it does not match Stripe's API description."""
+
+    method: str
+    path: str
+    message: str
+
+
+@dataclass
+class _Injected:
+    status: int
+    error: dict[str, Any]
+    method: str
+    path_prefix: str
+    times: int
+
+
 @dataclass
 class StripeStandIn:
     """The server and its state. ``requests`` counts calls per (method, path kind)."""
@@ -74,8 +115,13 @@ class StripeStandIn:
     refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
     disputes: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
+    mock_url: str = ""
+    _idempotency_params: dict[str, str] = field(default_factory=dict)
+    _injected: list[_Injected] = field(default_factory=list)
+    _intent_fixture: dict[str, Any] | None = None
 
     @property
     def url(self) -> str:
@@ -84,6 +130,7 @@ class StripeStandIn:
 
     def start(self) -> StripeStandIn:
         standin = self
+        self.mock_url = stripe_mock_url()
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *_args: Any) -> None:
@@ -95,17 +142,63 @@ class StripeStandIn:
             def do_POST(self) -> None:
                 standin._dispatch(self, "POST")
 
+            def do_DELETE(self) -> None:
+                standin._dispatch(self, "DELETE")
+
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
 
     def stop(self) -> None:
+        """Stop serving; fails (``AssertionError``) when stripe-mock refused any request."""
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
+            self.server = None
+        self.assert_no_rejections()
 
-    def create_session(self, params: dict[str, Any]) -> dict[str, Any]:
-        """A new open, unpaid session from creation parameters."""
+    def assert_no_rejections(self) -> None:
+        """Raise ``AssertionError`` listing every request stripe-mock refused."""
+        if self.rejections:
+            lines = "; ".join(f"{r.method} {r.path}: {r.message}" for r in self.rejections)
+            raise AssertionError(f"stripe-mock refused requests the code made: {lines}")
+
+    def inject(
+        self, status: int, error: dict[str, Any], method: str, path_prefix: str, times: int = 1
+    ) -> None:
+        """Answer the next ``times`` matching requests with a Stripe error (``{type, message}``)."""
+        with self.lock:
+            self._injected.append(_Injected(status, error, method, path_prefix, times))
+
+    def forward(
+        self, method: str, path_and_query: str, raw: str, headers: dict[str, str]
+    ) -> tuple[int, dict[str, Any]]:
+        """Send a request to stripe-mock; its status and JSON body."""
+        request = urllib.request.Request(
+            self.mock_url + path_and_query,
+            data=raw.encode() if method != "GET" else None,
+            method=method,
+            headers={k: v for k, v in headers.items() if k in FORWARDED_HEADERS and v},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"{}")
+
+    def _fixture(self, method: str, path: str) -> dict[str, Any]:
+        status, body = self.forward(method, path, "", {"Authorization": f"Bearer {self.api_key}"})
+        assert status == 200, f"stripe-mock fixture {path}: {status} {body}"
+        return body
+
+    def create_session(
+        self, params: dict[str, Any], fixture: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """A new open, unpaid session from creation parameters, over stripe-mock's fixture
+        (the answer stripe-mock gave to the same request, or its Checkout Session fixture)."""
+        if fixture is None:
+            fixture = self._fixture("GET", "/v1/checkout/sessions/cs_fixture")
         line_items = params.get("line_items") or []
         amount = sum(
             int(item["price_data"]["unit_amount"]) * int(item.get("quantity", 1))
@@ -114,11 +207,13 @@ class StripeStandIn:
         currency = line_items[0]["price_data"]["currency"] if line_items else "usd"
         session_id = "cs_test_" + secrets.token_hex(16)
         session = {
+            **fixture,
             "id": session_id,
             "object": "checkout.session",
             "mode": params.get("mode"),
             "status": "open",
             "payment_status": "unpaid",
+            "amount_subtotal": amount,
             "amount_total": amount,
             "currency": currency,
             "client_reference_id": params.get("client_reference_id"),
@@ -129,39 +224,69 @@ class StripeStandIn:
             "success_url": params.get("success_url"),
             "cancel_url": params.get("cancel_url"),
             "url": f"https://checkout.stripe.test/c/pay/{session_id}",
+            "livemode": False,
             "line_items_params": line_items,
             "payment_intent_data": params.get("payment_intent_data") or {},
+            "details_fixture": fixture.get("customer_details") or {},
         }
         self.sessions[session_id] = session
         return session
 
     def complete(self, session_id: str, email: str, name: str, paid: bool = True) -> dict[str, Any]:
-        """Finish a checkout: customer details, a payment intent, paid or still processing."""
+        """Finish a checkout: customer details, a payment intent, paid or still processing.
+
+        ``paid=False`` is a delayed payment method (a bank debit): the session is ``complete``
+        with ``payment_status: unpaid`` and the payment intent ``processing``.
+        """
+        if self._intent_fixture is None:
+            self._intent_fixture = self._fixture("GET", "/v1/payment_intents/pi_fixture")
         with self.lock:
             session = self.sessions[session_id]
             intent_id = session["payment_intent"] or "pi_test_" + secrets.token_hex(12)
             self.payment_intents[intent_id] = {
+                **self._intent_fixture,
                 "id": intent_id,
                 "object": "payment_intent",
                 "amount": session["amount_total"],
+                "amount_received": session["amount_total"] if paid else 0,
                 "currency": session["currency"],
                 "status": "succeeded" if paid else "processing",
                 "metadata": session["payment_intent_data"].get("metadata") or {},
+                "livemode": False,
             }
             session.update(
                 status="complete",
                 payment_status="paid" if paid else "unpaid",
-                customer_details={"email": email, "name": name},
+                customer_details={**session["details_fixture"], "email": email, "name": name},
                 payment_intent=intent_id,
             )
             if paid:
                 self._charge_intent(intent_id)
-            return dict(session)
+            return self._session_view(session, [])
+
+    def settle(self, session_id: str, succeeded: bool) -> dict[str, Any]:
+        """A delayed payment's outcome: the session becomes ``paid`` or stays ``unpaid``."""
+        with self.lock:
+            session = self.sessions[session_id]
+            intent = self.payment_intents[session["payment_intent"]]
+            intent["status"] = "succeeded" if succeeded else "requires_payment_method"
+            intent["amount_received"] = intent["amount"] if succeeded else 0
+            if succeeded:
+                session["payment_status"] = "paid"
+                self._charge_intent(session["payment_intent"])
+            return self._session_view(session, [])
+
+    def expire(self, session_id: str) -> dict[str, Any]:
+        """The session expired unpaid (``checkout.session.expired``)."""
+        with self.lock:
+            session = self.sessions[session_id]
+            session.update(status="expired", url=None)
+            return self._session_view(session, [])
 
     def _charge_intent(self, intent_id: str) -> dict[str, Any]:
         """The succeeded charge of a payment intent (created on first call)."""
         intent = self.payment_intents[intent_id]
-        if intent.get("latest_charge"):
+        if intent.get("latest_charge") in self.charges:
             return self.charges[intent["latest_charge"]]
         charge_id = "ch_test_" + secrets.token_hex(12)
         self.charges[charge_id] = {
@@ -259,10 +384,36 @@ class StripeStandIn:
             return dict(self.disputes[dispute_id])
 
     def _session_view(self, session: dict[str, Any], expand: list[str]) -> dict[str, Any]:
-        view = {k: v for k, v in session.items() if k not in ("line_items_params",)}
+        view = {k: v for k, v in session.items() if k not in _INTERNAL_FIELDS}
         if "payment_intent" in expand and session["payment_intent"]:
-            view["payment_intent"] = self.payment_intents[session["payment_intent"]]
+            view["payment_intent"] = dict(self.payment_intents[session["payment_intent"]])
         return view
+
+    def _take_injected(self, method: str, path: str) -> _Injected | None:
+        for injected in self._injected:
+            if injected.method == method and path.startswith(injected.path_prefix):
+                injected.times -= 1
+                if injected.times == 0:
+                    self._injected.remove(injected)
+                return injected
+        return None
+
+    def _idempotent_replay(
+        self, handler: BaseHTTPRequestHandler, key: str | None, raw: str
+    ) -> bool:
+        """Answer a reused ``Idempotency-Key``; ``True`` when answered."""
+        if not key or key not in self.idempotent:
+            return False
+        if self._idempotency_params[key] != hashlib.sha256(raw.encode()).hexdigest():
+            message = (
+                "Keys for idempotent requests can only be used with the same parameters they "
+                f"were first used with. Try using a key other than '{key}' if you meant to "
+                "execute a different request."
+            )
+            _send(handler, 400, {"error": {"message": message, "type": "idempotency_error"}})
+            return True
+        _send(handler, 200, self.idempotent[key])
+        return True
 
     def _dispatch(self, handler: BaseHTTPRequestHandler, method: str) -> None:
         parts = urlsplit(handler.path)
@@ -279,26 +430,39 @@ class StripeStandIn:
             return _send(handler, 200, completed)
         if handler.headers.get("Authorization") != f"Bearer {self.api_key}":
             return _send(handler, 401, _error("Invalid API Key provided", "invalid_request_error"))
+        headers = {name: handler.headers.get(name, "") for name in FORWARDED_HEADERS}
+        status, fixture = self.forward(method, handler.path, raw, headers)
+        if status == 400:
+            message = str((fixture.get("error") or {}).get("message"))
+            with self.lock:
+                self.rejections.append(Rejection(method, parts.path, message))
+            return _send(handler, 400, fixture)
         with self.lock:
+            injected = self._take_injected(method, parts.path)
+            if injected is not None:
+                self.requests.append((method, "injected"))
+                return _send(handler, injected.status, {"error": injected.error})
             if method == "POST" and parts.path == "/v1/checkout/sessions":
                 self.requests.append(("POST", "sessions"))
                 key = handler.headers.get("Idempotency-Key")
-                if key and key in self.idempotent:
-                    return _send(handler, 200, self.idempotent[key])
-                session = self._session_view(self.create_session(parse_form(raw)), [])
+                if self._idempotent_replay(handler, key, raw):
+                    return None
+                created = self.create_session(parse_form(raw), fixture)
+                session = self._session_view(created, [])
                 if key:
                     self.idempotent[key] = session
+                    self._idempotency_params[key] = hashlib.sha256(raw.encode()).hexdigest()
                 return _send(handler, 200, session)
             match = re.fullmatch(r"/v1/checkout/sessions/([A-Za-z0-9_]+)", parts.path)
             if method == "GET" and match:
                 self.requests.append(("GET", "session"))
-                session = self.sessions.get(match.group(1))
-                if session is None:
+                stored = self.sessions.get(match.group(1))
+                if stored is None:
                     message = f"No such checkout.session: '{match.group(1)}'"
                     return _send(handler, 404, _error(message, param="session"))
                 query = parse_form(parts.query)
                 expand = query.get("expand") or []
-                return _send(handler, 200, self._session_view(session, expand))
+                return _send(handler, 200, self._session_view(stored, expand))
             return self._dispatch_money(handler, method, parts.path, raw)
 
     def _dispatch_money(
@@ -318,12 +482,12 @@ class StripeStandIn:
         if method == "POST" and path == "/v1/refunds":
             self.requests.append(("POST", "refunds"))
             key = handler.headers.get("Idempotency-Key")
-            if key and key in self.idempotent:
-                return _send(handler, 200, self.idempotent[key])
+            if self._idempotent_replay(handler, key, raw):
+                return None
             params = parse_form(raw)
             intent = self.payment_intents.get(params.get("payment_intent") or "")
             charge = (
-                self.charges.get(intent.get("latest_charge") or "")
+                self._charge_intent(intent["id"])
                 if intent
                 else self.charges.get(params.get("charge") or "")
             )
@@ -336,6 +500,7 @@ class StripeStandIn:
             refund = self._create_refund(charge, params)
             if key:
                 self.idempotent[key] = refund
+                self._idempotency_params[key] = hashlib.sha256(raw.encode()).hexdigest()
             return _send(handler, 200, refund)
         return _send(handler, 404, _error(f"Unrecognized request URL ({method}: {path})"))
 

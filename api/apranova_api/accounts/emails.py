@@ -26,6 +26,10 @@ class Links:
     def login(self) -> str:
         return f"{self.base_url}/login"
 
+    @property
+    def get_started(self) -> str:
+        return f"{self.base_url}/get-started"
+
 
 def _message(sender: str, to: str, subject: str, body: str) -> EmailMessage:
     message = EmailMessage()
@@ -111,3 +115,18 @@ def duplicate_refund_email(
         f"Your {track_name} environment is unchanged: {links.dashboard}\n"
     )
     return _message(sender, to, f"Refunded: you already have {track_name}", body)
+
+
+def payment_failed_email(
+    *, sender: str, to: str, name: str, track: str, reason: str, links: Links
+) -> EmailMessage:
+    """To the buyer of a delayed payment (a bank debit) that failed: nothing was taken."""
+    track_name = TRACK_NAMES.get(track, track)
+    body = (
+        f"Hello {name or 'there'},\n\n"
+        f"Your payment for the ApraNova {track_name} track did not go through"
+        f"{f' ({reason})' if reason else ''}. No money was taken and no account was created.\n\n"
+        f"You can choose a track and try again, with another payment method if you like:\n"
+        f"{links.get_started}\n"
+    )
+    return _message(sender, to, "Your ApraNova payment did not go through", body)

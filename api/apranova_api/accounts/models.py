@@ -8,8 +8,10 @@ go with the user (``ON DELETE CASCADE``), which is what makes a deleted account'
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     DateTime,
     ForeignKey,
     Index,
@@ -73,15 +75,21 @@ class LoginFailure(Base):
 
 
 class OutboxMessage(Base):
-    """An email to send. The body is composed at send time, so no token waits here in clear."""
+    """An email to send. The body is composed at send time, so no token waits here in clear.
+
+    A message to a student has ``user_id``; a payment notice to a buyer without an account (a
+    delayed payment that failed) has ``recipient`` and ``details`` instead.
+    """
 
     __tablename__ = "email_outbox"
     __table_args__ = (Index("ix_email_outbox_due", "sent_at", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), index=True, nullable=False
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True, nullable=True
     )
+    recipient: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     kind: Mapped[str] = mapped_column(String(32), nullable=False)
     track: Mapped[str | None] = mapped_column(String(20), nullable=True)
     """The track a purchase email is about (``None``: the student's first track)."""

@@ -27,6 +27,7 @@ from apranova_api.accounts.emails import (
     Links,
     duplicate_refund_email,
     password_reset_email,
+    payment_failed_email,
     track_added_email,
     welcome_email,
 )
@@ -140,6 +141,9 @@ class OutboxSender:
             ).first()
             if message is None:
                 return False
+            if message.user_id is None:
+                self._attempt_notice(message, now)
+                return True
             user = session.get(User, message.user_id)
             if user is None or not user.is_active:
                 session.delete(message)
@@ -170,6 +174,19 @@ class OutboxSender:
         name = session.scalars(query.order_by(Enrollment.id).limit(1)).first()
         return self._invite_of(name) if name else NO_INVITE
 
+    def _attempt_notice(self, message: OutboxMessage, now: datetime) -> None:
+        """Send a payment notice to a buyer without an account (``recipient``, ``details``)."""
+        details = message.details or {}
+        email = payment_failed_email(
+            sender=self._settings.mail_from,
+            to=message.recipient or "",
+            name=str(details.get("name") or ""),
+            track=str(details.get("track") or ""),
+            reason=str(details.get("reason") or ""),
+            links=self._links,
+        )
+        self._deliver(message, now, lambda: self._send(email))
+
     def _attempt(
         self,
         session: Session,
@@ -178,10 +195,17 @@ class OutboxSender:
         invite: str | None,
         now: datetime,
     ) -> None:
-        message.attempts += 1
-        try:
+        def send() -> None:
             with session.begin_nested():
                 self._send(self._compose(session, message, user, invite, now))
+
+        self._deliver(message, now, send)
+
+    def _deliver(self, message: OutboxMessage, now: datetime, send: Callable[[], None]) -> None:
+        """One attempt: ``send()``; on failure the message waits (backoff) and is retried."""
+        message.attempts += 1
+        try:
+            send()
         except (smtplib.SMTPException, OSError) as error:
             EMAIL_FAILURES.inc()
             delay = retry_delay(message.attempts, self._settings.outbox_max_backoff_seconds)

@@ -2,11 +2,14 @@
 
 Configuration comes from ``KUBECONFIG`` (or ``~/.kube/config``), else the in-cluster service
 account. Every call is blocking: callers run in a worker thread. "Cannot reach the cluster" is
-always :class:`KubeUnavailableError`, so callers can answer 5xx/202 and retry.
+always :class:`KubeUnavailableError` (temporary: network, timeouts, 5xx, 429), so callers can
+answer 5xx/202 and retry; a write the cluster refuses for good (400 bad request, 403 forbidden,
+404 no such resource type, 422 validation) is :class:`KubeRejectedError`, which no retry mends.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any, Protocol
 
@@ -20,8 +23,30 @@ from apranova_contract.labels import ENROLLMENT_PLURAL, GROUP, TRACK_PLURAL, VER
 REQUEST_TIMEOUT_SECONDS = 10
 
 
+PERMANENT_WRITE_STATUSES = frozenset({400, 403, 404, 422})
+
+
 class KubeUnavailableError(RuntimeError):
     """The cluster could not be reached or refused the request unexpectedly."""
+
+
+class KubeRejectedError(RuntimeError):
+    """The cluster refused a write for good (``status``: 400, 403, 404 or 422); the message is
+    the API server's own (for a 422, which field broke which rule)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def rejection_message(error: ApiException) -> str:
+    """The API server's ``Status.message`` of a refused request, else its reason (pure)."""
+    try:
+        body = json.loads(error.body or "{}")
+    except (TypeError, ValueError):
+        body = {}
+    message = body.get("message") if isinstance(body, dict) else None
+    return str(message or error.reason or error.status)
 
 
 class Cluster(Protocol):
@@ -68,7 +93,7 @@ class KubeCluster:
                 *args, _request_timeout=REQUEST_TIMEOUT_SECONDS, **kwargs
             )
         except ApiException as error:
-            if error.status in (404, 409, 422):
+            if error.status in (409, *PERMANENT_WRITE_STATUSES):
                 raise
             raise KubeUnavailableError(f"{method}: {error.status} {error.reason}") from error
         except (urllib3.exceptions.HTTPError, OSError) as error:
@@ -107,8 +132,14 @@ class KubeCluster:
         except ApiException as error:
             if error.status == 409:
                 return False
+            name = body["metadata"]["name"]
+            if error.status in PERMANENT_WRITE_STATUSES:
+                raise KubeRejectedError(
+                    f"create enrollment {name}: {error.status} {rejection_message(error)}",
+                    error.status,
+                ) from error
             raise KubeUnavailableError(
-                f"create enrollment {body['metadata']['name']}: {error.status} {error.body}"
+                f"create enrollment {name}: {error.status} {error.body}"
             ) from error
         return True
 
@@ -124,6 +155,11 @@ class KubeCluster:
                 {"spec": spec},
             )
         except ApiException as error:
+            if error.status in PERMANENT_WRITE_STATUSES:
+                raise KubeRejectedError(
+                    f"patch enrollment {name}: {error.status} {rejection_message(error)}",
+                    error.status,
+                ) from error
             raise KubeUnavailableError(
                 f"patch enrollment {name}: {error.status} {error.body}"
             ) from error

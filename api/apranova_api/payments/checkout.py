@@ -12,8 +12,13 @@ from pydantic import BaseModel, Field
 from apranova_api.adapters.local_gateway import SESSION_ID_PLACEHOLDER
 from apranova_api.curriculum import TRACKS
 from apranova_api.metrics import CHECKOUT_SESSIONS
-from apranova_api.models import Order
-from apranova_api.payments.gateway import CheckoutRequest, CreatedSession
+from apranova_api.models import ORDER_FAILED, Order
+from apranova_api.payments.gateway import (
+    CheckoutRequest,
+    CreatedSession,
+    GatewayRejectedError,
+    GatewayUnavailableError,
+)
 from apranova_api.services import Services
 from apranova_api.settings import origin_of
 from apranova_contract.labels import track_resource_name
@@ -98,8 +103,10 @@ def checkout_request(order_id: str, body: CheckoutBody, offer: TrackOffer) -> Ch
 def create_checkout(services: Services, body: CheckoutBody, api_base_url: str) -> CreatedSession:
     """Validate ``body``, record an order and create its checkout session.
 
-    Raises :class:`CheckoutError` (400 for bad input, 503 when the cluster or the gateway is
-    down), and ``KubeUnavailableError``/``GatewayUnavailableError`` pass through as 503 too.
+    Raises :class:`CheckoutError` (400 for bad input or a checkout the gateway refuses for
+    good, 503 when the track has no price), and ``KubeUnavailableError``/
+    ``GatewayUnavailableError`` pass through as 503. A failed creation leaves its order
+    ``FAILED`` with the reason, never ``OPEN``.
     """
     allowed = services.settings.ALLOWED_REDIRECT_ORIGINS
     for field, url in (("success_url", body.success_url), ("cancel_url", body.cancel_url)):
@@ -115,10 +122,27 @@ def create_checkout(services: Services, body: CheckoutBody, api_base_url: str) -
     order_id = "ord_" + uuid.uuid4().hex
     with services.sessions.begin() as db:
         db.add(Order(id=order_id, track=offer.track, amount=offer.amount, currency=offer.currency))
-    created = services.gateway.create_session(checkout_request(order_id, body, offer), api_base_url)
+    try:
+        created = services.gateway.create_session(
+            checkout_request(order_id, body, offer), api_base_url
+        )
+    except GatewayRejectedError as error:
+        _fail_order(services, order_id, str(error))
+        raise CheckoutError(400, f"the payment provider refused this checkout: {error}") from error
+    except GatewayUnavailableError as error:
+        _fail_order(services, order_id, str(error))
+        raise
     with services.sessions.begin() as db:
         order = db.get(Order, order_id)
         if order is not None:
             order.checkout_session_id = created.id
     CHECKOUT_SESSIONS.labels(track=offer.track).inc()
     return created
+
+
+def _fail_order(services: Services, order_id: str, reason: str) -> None:
+    with services.sessions.begin() as db:
+        order = db.get(Order, order_id)
+        if order is not None:
+            order.status = ORDER_FAILED
+            order.failure_reason = reason[:500]

@@ -21,11 +21,15 @@ from functools import partial
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from apranova_api.adapters.kube import KubeRejectedError
 from apranova_api.curriculum import TRACKS, load_curriculum
 from apranova_api.metrics import ENROLLMENT_SYNCS, FULFILMENTS
 from apranova_api.models import (
     ENROLLED,
+    ORDER_EXPIRED,
+    ORDER_OPEN,
     ORDER_PAID,
+    ORDER_PROCESSING,
     PROGRESS_LOCKED,
     PROGRESS_UNLOCKED,
     ROLE_STUDENT,
@@ -44,7 +48,15 @@ from apranova_api.payments.enrollment import (
     ensure_enrollment,
     facts_for_enrollment,
 )
-from apranova_api.payments.gateway import CheckoutSnapshot, RefundRequest
+from apranova_api.payments.gateway import CheckoutSnapshot, GatewayRejectedError, RefundRequest
+from apranova_api.payments.parking import (
+    CLUSTER,
+    STRIPE,
+    VALIDATION,
+    announce_park,
+    park_user_fulfilments,
+    record_park,
+)
 from apranova_api.payments.purchase_store import (
     free_enrollment_name,
     held_enrollments,
@@ -54,6 +66,7 @@ from apranova_api.payments.purchase_store import (
 from apranova_api.payments.transactions import run_in_transaction
 from apranova_api.services import Services
 from apranova_contract.names import namespace_name, username_candidate
+from apranova_contract.student_fields import email_problem
 
 USERNAME_ATTEMPTS = 50
 RENAME_ATTEMPTS = 5
@@ -71,7 +84,9 @@ class EventRef:
 
 @dataclass(frozen=True)
 class FulfilmentResult:
-    """``fulfilled``, ``already_fulfilled``, ``not_paid`` or ``rejected``; the rows it concerns.
+    """``fulfilled``, ``already_fulfilled``, ``not_paid``, ``rejected`` (parked before any
+    write: the session breaks a rule) or ``parked`` (a permanent failure after); the rows it
+    concerns.
 
     ``refund_due``: the purchase is a duplicate whose refund Stripe has not accepted yet.
     """
@@ -92,7 +107,21 @@ def rejection_reason(snapshot: CheckoutSnapshot) -> str:
         return f"unknown track {snapshot.metadata.get('track')!r} in session metadata"
     if not snapshot.customer_email or "@" not in snapshot.customer_email:
         return "session has no customer email"
-    return ""
+    return email_problem(snapshot.customer_email.strip())
+
+
+def order_status_after(current: str, snapshot: CheckoutSnapshot) -> str:
+    """The order's status once Stripe says ``snapshot`` about its unpaid session (pure).
+
+    Complete but unpaid is a delayed method still settling (``PROCESSING``); ``expired`` ends
+    it. A status only moves forward: a failed delayed payment leaves the session ``complete``
+    and ``unpaid`` at Stripe, and must stay ``FAILED`` here.
+    """
+    if snapshot.status == "expired" and current in (ORDER_OPEN, ORDER_PROCESSING):
+        return ORDER_EXPIRED
+    if snapshot.status == "complete" and current == ORDER_OPEN:
+        return ORDER_PROCESSING
+    return current
 
 
 def progress_rows(user_id: int, track: str) -> list[StudentProgress]:
@@ -192,6 +221,15 @@ def _email_for_purchase(db: Session, user: User, created: bool, track: str, acti
         _enqueue(db, user, TRACK_ADDED, track)
 
 
+def _record_unpaid(db: Session, snapshot: CheckoutSnapshot) -> None:
+    order = db.get(Order, snapshot.client_reference_id) if snapshot.client_reference_id else None
+    if order is None:
+        return
+    order.status = order_status_after(order.status, snapshot)
+    if snapshot.customer_email:
+        order.customer_email = snapshot.customer_email.strip()[:320]
+
+
 def record_fulfilment(
     db: Session, snapshot: CheckoutSnapshot, event: EventRef | None
 ) -> FulfilmentResult:
@@ -209,16 +247,12 @@ def record_fulfilment(
             refund_due=existing.grant == purchases.DUPLICATE and existing.refund_id is None,
         )
     if not snapshot.paid:
+        _record_unpaid(db, snapshot)
         return FulfilmentResult("not_paid", reason=f"payment_status={snapshot.payment_status}")
     reason = rejection_reason(snapshot)
     if reason:
-        db.add(
-            AuditLog(
-                action="fulfilment_rejected",
-                details={"checkout_session_id": snapshot.id, "reason": reason},
-            )
-        )
-        return FulfilmentResult("rejected", reason=reason)
+        new = record_park(db, snapshot.id, None, VALIDATION, reason)
+        return FulfilmentResult("rejected", reason=reason if new else "")
     email = (snapshot.customer_email or "").strip().lower()
     track = snapshot.metadata["track"]
     user = db.scalars(select(User).where(User.email == email)).first()
@@ -299,7 +333,9 @@ def sync_enrollment(services: Services, enrollment_id: int) -> str:
 
     A namespace ``student-<name>`` that someone else owns never strands the payer: the
     enrollment (not yet created under that name) gets the next free name. Raises
-    :class:`~apranova_api.adapters.kube.KubeUnavailableError` when the cluster is down.
+    :class:`~apranova_api.adapters.kube.KubeUnavailableError` when the cluster is down
+    (temporary). When the cluster refuses the enrollment for good (``KubeRejectedError``: 4xx),
+    the student's fulfilments are parked and ``"parked"`` is returned: nothing else stops.
     """
     result = "no_enrollment"
     for _attempt in range(RENAME_ATTEMPTS):
@@ -309,7 +345,11 @@ def sync_enrollment(services: Services, enrollment_id: int) -> str:
                 return "no_enrollment"
             facts = facts_for_enrollment(db, enrollment)
         desired = desired_enrollment(facts, services.settings.ENROLLMENT_LABELS)
-        result = ensure_enrollment(services.kube, desired)
+        try:
+            result = ensure_enrollment(services.kube, desired)
+        except KubeRejectedError as error:
+            park_user_fulfilments(services, facts.user_id, CLUSTER, str(error))
+            result = "parked"
         ENROLLMENT_SYNCS.labels(result=result).inc()
         if result != NAMESPACE_TAKEN:
             return result
@@ -371,7 +411,12 @@ def refund_duplicate(services: Services, payment_id: int) -> str | None:
                 "checkout_session_id": payment.checkout_session_id,
             },
         )
-    refund_id = services.gateway.create_refund(request)
+    try:
+        refund_id = services.gateway.create_refund(request)
+    except GatewayRejectedError as error:
+        # Permanent (e.g. support refunded it already): the charge event will say so.
+        log.warning("Stripe refused the refund of duplicate purchase %s: %s", payment_id, error)
+        return None
     run_in_transaction(services.sessions, lambda db: _record_refund(db, payment_id, refund_id))
     return refund_id
 
@@ -385,16 +430,29 @@ def fulfil_checkout_session(
     Raises :class:`~apranova_api.payments.gateway.GatewayUnavailableError` or
     :class:`~apranova_api.adapters.kube.KubeUnavailableError` when a retry later can succeed, and
     :class:`~apranova_api.payments.gateway.SessionNotFoundError` for an unknown session.
+    Permanent failures (Stripe refusing the read, the session breaking a rule, the cluster
+    refusing the enrollment) park the fulfilment and return ``rejected`` or ``parked``.
     """
-    snapshot = services.gateway.retrieve_session(session_id)
+    try:
+        snapshot = services.gateway.retrieve_session(session_id)
+    except GatewayRejectedError as error:
+        reason = str(error)
+        if run_in_transaction(
+            services.sessions, lambda db: record_park(db, session_id, None, STRIPE, reason)
+        ):
+            announce_park(session_id, STRIPE, reason)
+        FULFILMENTS.labels(outcome="parked").inc()
+        return FulfilmentResult("parked", reason=reason)
     result = run_in_transaction(
         services.sessions, lambda db: record_fulfilment(db, snapshot, event)
     )
     FULFILMENTS.labels(outcome=result.outcome).inc()
-    if result.outcome == "rejected":
-        log.error("paid checkout session %s cannot be fulfilled: %s", session_id, result.reason)
+    if result.outcome == "rejected" and result.reason:
+        announce_park(session_id, VALIDATION, result.reason)
     if result.refund_due and result.payment_id is not None:
         refund_duplicate(services, result.payment_id)
-    if result.enrollment_id is not None:
-        sync_enrollment(services, result.enrollment_id)
+    if result.enrollment_id is not None and (
+        sync_enrollment(services, result.enrollment_id) == "parked"
+    ):
+        return FulfilmentResult("parked", result.user_id, "the cluster refused the enrollment")
     return result

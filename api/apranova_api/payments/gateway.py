@@ -9,7 +9,18 @@ from apranova_api.payments.purchases import ChargeFacts, DisputeFacts
 
 
 class GatewayUnavailableError(RuntimeError):
-    """The provider could not be reached or failed; the caller should retry later."""
+    """Temporary: the provider could not be reached, timed out, failed (5xx) or rate-limited
+    us (429); the same request can succeed later, so the caller retries (503 to Stripe)."""
+
+
+class GatewayRejectedError(RuntimeError):
+    """Permanent: the provider refused the request itself (400 invalid request, 403 forbidden,
+    idempotency conflict); repeating it cannot succeed. ``status`` is the provider's HTTP
+    status (0 when it had none)."""
+
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class SessionNotFoundError(LookupError):

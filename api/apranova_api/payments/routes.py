@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
@@ -18,23 +18,46 @@ from apranova_api.payments.checkout import CheckoutBody, CheckoutError, create_c
 from apranova_api.payments.gateway import GatewayUnavailableError, SessionNotFoundError
 from apranova_api.payments.signature import sign_payload
 from apranova_api.payments.verify import verify_checkout_session
-from apranova_api.payments.webhook import handle_delivery
+from apranova_api.payments.webhook import WebhookAnswer, handle_delivery
+from apranova_api.payments.worker import DeadlineExceededError, WorkerBusyError
 from apranova_api.services import Services
+from apranova_contract.student_fields import (
+    EMAIL_MAX_LENGTH,
+    EMAIL_MIN_LENGTH,
+    EMAIL_PATTERN,
+    NAME_MAX_LENGTH,
+)
 
 router = APIRouter()
+log = logging.getLogger(__name__)
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parents[1] / "templates"))
 
 
 @router.post("/api/payments/create-simple-checkout/")
-def create_simple_checkout(
+async def create_simple_checkout(
     body: CheckoutBody, request: Request, services: ServicesDep
 ) -> dict[str, str]:
-    """Create a Checkout Session for a track; the browser goes to ``url``."""
+    """Create a Checkout Session for a track; the browser goes to ``url``.
+
+    Runs in the payment worker; answers 503 when Stripe is slower than the request deadline.
+    """
     try:
-        created = create_checkout(services, body, str(request.base_url))
+        created = await services.worker.run(
+            "checkout",
+            services.settings.REQUEST_DEADLINE_SECONDS,
+            create_checkout,
+            services,
+            body,
+            str(request.base_url),
+        )
     except CheckoutError as error:
         raise HTTPException(error.status, error.detail) from error
-    except (KubeUnavailableError, GatewayUnavailableError) as error:
+    except (
+        KubeUnavailableError,
+        GatewayUnavailableError,
+        DeadlineExceededError,
+        WorkerBusyError,
+    ) as error:
         raise HTTPException(503, "checkout is unavailable right now; please retry") from error
     return {"sessionId": created.id, "url": created.url}
 
@@ -60,9 +83,18 @@ async def stripe_webhook(request: Request, services: ServicesDep) -> Response:
     payload = await _read_capped(request, services.settings.WEBHOOK_MAX_BODY_BYTES)
     if payload is None:
         return JSONResponse({"detail": "body too large"}, status_code=413)
-    answer = await run_in_threadpool(
-        handle_delivery, services, payload, request.headers.get("stripe-signature")
-    )
+    try:
+        answer = await services.worker.run(
+            "webhook",
+            services.settings.REQUEST_DEADLINE_SECONDS,
+            handle_delivery,
+            services,
+            payload,
+            request.headers.get("stripe-signature"),
+        )
+    except (DeadlineExceededError, WorkerBusyError) as error:
+        log.warning("webhook delivery answered 503 (Stripe delivers again): %s", error)
+        answer = WebhookAnswer(503, "retry_later")
     key = "received" if answer.status < 300 else "detail"
     body = {key: True, "outcome": answer.outcome} if answer.status < 300 else {key: answer.outcome}
     return JSONResponse(body, status_code=answer.status)
@@ -72,11 +104,11 @@ async def stripe_webhook(request: Request, services: ServicesDep) -> Response:
 def verify_session(
     services: ServicesDep, session_id: Annotated[str | None, Query(max_length=255)] = None
 ) -> JSONResponse:
-    """202 until the account and the enrollment exist, then 200 with the enrollment phase."""
+    """The buyer's state, answered from the database (``payments/verify_states.py``)."""
     if not session_id:
         raise HTTPException(400, "session_id is required")
     result = verify_checkout_session(services, session_id)
-    return JSONResponse(result.body, status_code=result.status)
+    return JSONResponse(result.body, status_code=result.status, headers=result.headers)
 
 
 def _local_gateway(services: Services) -> LocalGateway:
@@ -109,9 +141,10 @@ def local_checkout_pay(
     services: ServicesDep,
     session_id: str,
     email: Annotated[
-        str, Form(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+        str,
+        Form(min_length=EMAIL_MIN_LENGTH, max_length=EMAIL_MAX_LENGTH, pattern=EMAIL_PATTERN),
     ],
-    name: Annotated[str, Form(min_length=1, max_length=200)],
+    name: Annotated[str, Form(min_length=1, max_length=NAME_MAX_LENGTH)],
 ) -> Response:
     """Pay the session, deliver a signed ``checkout.session.completed``, go to success_url."""
     gateway = _local_gateway(services)

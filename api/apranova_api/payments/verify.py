@@ -1,18 +1,24 @@
-"""``GET /api/payments/verify-checkout-session/``: is the student's enrollment there yet?
+"""``GET /api/payments/verify-checkout-session/``: where is the buyer of this session?
 
-Completes a fulfilment whose webhook is late (the same function the webhook calls). Answers
-plain data; never a login token.
+Answered from the database (and the enrollment's existence in the cluster), never by waiting for
+Stripe: when the session's fate is still open, a poll may hand one Stripe re-read to the payment
+worker, at most once per session every ``STRIPE_POLL_INTERVAL_SECONDS`` whatever the number of
+polls or API processes (the claim is an atomic update of ``orders.stripe_checked_at``). That
+re-read runs the same fulfilment as the webhook, so a late webhook never strands a buyer. The
+states are in :mod:`apranova_api.payments.verify_states`. Never a login token.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 
 from apranova_api.adapters.kube import KubeUnavailableError
-from apranova_api.models import Enrollment, Order, Payment, User
+from apranova_api.metrics import STRIPE_CHECKS
+from apranova_api.models import Enrollment, Order, Payment, User, utcnow
 from apranova_api.payments import purchases
 from apranova_api.payments.enrollment import is_terminating
 from apranova_api.payments.fulfil import (
@@ -20,125 +26,148 @@ from apranova_api.payments.fulfil import (
     refund_duplicate,
     sync_enrollment,
 )
-from apranova_api.payments.gateway import GatewayUnavailableError, SessionNotFoundError
+from apranova_api.payments.gateway import SessionNotFoundError
+from apranova_api.payments.parking import parked_reason
+from apranova_api.payments.verify_states import (
+    FINAL_STATES,
+    Verification,
+    VerifyFacts,
+    VerifyState,
+    answer,
+    decide,
+)
 from apranova_api.services import Services
-from apranova_contract.status import PENDING as PENDING_PHASE
-from apranova_contract.status import enrollment_view
+
+log = logging.getLogger(__name__)
+
+UNKNOWN = Verification(404, {"detail": "unknown checkout session"})
 
 
 @dataclass(frozen=True)
-class Verification:
-    """HTTP status and body."""
+class PurchaseRef:
+    """The purchase of a session: its student, the enrollment it concerns, whether it is a
+    duplicate (and its refund)."""
 
-    status: int
-    body: dict[str, Any] = field(default_factory=dict)
-
-
-PENDING = Verification(202, {"status": "pending", "retryAfterSeconds": 3})
-ENROLLED = "enrolled"
-REFUNDED_DUPLICATE = "refunded_duplicate"
-
-
-@dataclass(frozen=True)
-class Purchase:
-    """The rows verify answers from: the payment, its student and its enrollment (detached)."""
-
+    payment_id: int
     user: User
-    enrollment: Enrollment
+    enrollment_id: int
+    enrollment_name: str
+    track: str
     duplicate: bool
     refund_id: str | None
-    payment_id: int
 
 
-def ready_body(purchase: Purchase, enrollment: dict[str, Any]) -> dict[str, Any]:
-    """The 200 body from the purchase and its enrollment object (pure).
-
-    ``status`` is ``enrolled``, or ``refunded_duplicate`` when the student already held the
-    track and this payment went back (``refundId``).
-    """
-    view = enrollment_view(enrollment)
-    user = purchase.user
-    body = {
-        "status": REFUNDED_DUPLICATE if purchase.duplicate else ENROLLED,
-        "email": user.email,
-        "name": user.name,
-        "username": user.username,
-        "track": purchase.enrollment.track,
-        "enrollment": purchase.enrollment.name,
-        "phase": view.phase or PENDING_PHASE,
-        "discordInvite": view.discord_invite,
-    }
-    if purchase.duplicate:
-        body["refundId"] = purchase.refund_id
-    return body
-
-
-def _known_session(services: Services, session_id: str) -> bool:
+def read_facts(
+    services: Services, session_id: str
+) -> tuple[VerifyFacts, PurchaseRef | None] | None:
+    """The database's facts about ``session_id`` and its purchase; ``None`` when unknown."""
     with services.sessions() as db:
-        if db.scalars(select(Order.id).where(Order.checkout_session_id == session_id)).first():
-            return True
-        return (
-            db.scalars(select(Payment.id).where(Payment.checkout_session_id == session_id)).first()
-            is not None
-        )
-
-
-def _purchase(services: Services, session_id: str) -> Purchase | None:
-    with services.sessions() as db:
+        order = db.scalars(select(Order).where(Order.checkout_session_id == session_id)).first()
         payment = db.scalars(
             select(Payment).where(Payment.checkout_session_id == session_id)
         ).first()
-        if payment is None or payment.user_id is None or payment.enrollment_id is None:
+        if order is None and payment is None:
             return None
-        user = db.get(User, payment.user_id)
-        enrollment = db.get(Enrollment, payment.enrollment_id)
-        if user is None or enrollment is None:
-            return None
-        return Purchase(
+        user = db.get(User, payment.user_id) if payment and payment.user_id else None
+        enrollment = (
+            db.get(Enrollment, payment.enrollment_id) if payment and payment.enrollment_id else None
+        )
+        facts = VerifyFacts(
+            order_status=order.status if order else None,
+            failure_reason=order.failure_reason if order else None,
+            parked_reason=parked_reason(db, session_id),
+            paid=user is not None and enrollment is not None,
+        )
+        if user is None or enrollment is None or payment is None:
+            return facts, None
+        db.expunge(user)
+        return facts, PurchaseRef(
+            payment_id=payment.id,
             user=user,
-            enrollment=enrollment,
+            enrollment_id=enrollment.id,
+            enrollment_name=enrollment.name,
+            track=enrollment.track,
             duplicate=payment.grant == purchases.DUPLICATE,
             refund_id=payment.refund_id,
-            payment_id=payment.id,
         )
 
 
-def _live_enrollment(services: Services, purchase: Purchase) -> dict[str, Any] | None:
-    """The purchase's StudentEnrollment once it exists and is not being deleted."""
-    name = purchase.enrollment.name
-    found = services.kube.get_enrollment(name)
-    if found is None or is_terminating(found):
-        sync_enrollment(services, purchase.enrollment.id)
-        found = services.kube.get_enrollment(name)
-    if found is None or is_terminating(found):
-        return None
-    return found
+def claim_stripe_check(services: Services, session_id: str) -> bool:
+    """``True`` for the one caller allowed to ask Stripe about ``session_id`` now."""
+    now = utcnow()
+    cutoff = now - timedelta(seconds=services.settings.STRIPE_POLL_INTERVAL_SECONDS)
+    with services.sessions.begin() as db:
+        claimed = db.execute(
+            update(Order)
+            .where(
+                Order.checkout_session_id == session_id,
+                or_(Order.stripe_checked_at.is_(None), Order.stripe_checked_at < cutoff),
+            )
+            .values(stripe_checked_at=now)
+        )
+        return bool(claimed.rowcount)  # type: ignore[attr-defined]
+
+
+def refresh_from_stripe(services: Services, session_id: str) -> None:
+    """Re-read the session at Stripe and fulfil it when paid (in the payment worker)."""
+    try:
+        result = fulfil_checkout_session(services, session_id)
+    except SessionNotFoundError:
+        STRIPE_CHECKS.labels(result="unknown_session").inc()
+        log.warning("verify: Stripe does not know checkout session %s", session_id)
+        return
+    STRIPE_CHECKS.labels(result=result.outcome).inc()
 
 
 def verify_checkout_session(services: Services, session_id: str) -> Verification:
-    """202 until this purchase's enrollment exists and is not Terminating (and a duplicate's
-    refund is made); then 200; 404 for a session we never created."""
-    if not _known_session(services, session_id):
-        return Verification(404, {"detail": "unknown checkout session"})
-    try:
-        purchase = _purchase(services, session_id)
-        if purchase is None:
-            result = fulfil_checkout_session(services, session_id)
-            if result.outcome == "rejected":
-                return Verification(409, {"detail": "payment cannot be fulfilled; contact support"})
-            purchase = _purchase(services, session_id)
-        if purchase is None:
-            return PENDING
+    """The state of ``session_id`` (see :mod:`apranova_api.payments.verify_states`)."""
+    found = read_facts(services, session_id)
+    if found is None:
+        return UNKNOWN
+    facts, purchase = found
+    if purchase is not None and facts.parked_reason is None:
+        try:
+            enrollment = services.kube.get_enrollment(purchase.enrollment_name)
+        except KubeUnavailableError:
+            enrollment = None
+        if enrollment is None or is_terminating(enrollment):
+            services.worker.submit_in_background(
+                "sync_enrollment",
+                sync_enrollment,
+                services,
+                purchase.enrollment_id,
+                key=f"sync:{purchase.enrollment_id}",
+            )
         if purchase.duplicate and purchase.refund_id is None:
-            if refund_duplicate(services, purchase.payment_id) is None:
-                return PENDING
-            purchase = _purchase(services, session_id)
-            assert purchase is not None
-        enrollment = _live_enrollment(services, purchase)
-        if enrollment is None:
-            return PENDING
-    except SessionNotFoundError:
-        return Verification(404, {"detail": "unknown checkout session"})
-    except (GatewayUnavailableError, KubeUnavailableError):
-        return PENDING
-    return Verification(200, ready_body(purchase, enrollment))
+            services.worker.submit_in_background(
+                "refund_duplicate",
+                refund_duplicate,
+                services,
+                purchase.payment_id,
+                key=f"refund:{purchase.payment_id}",
+            )
+        user = purchase.user
+        student = {
+            "email": user.email,
+            "name": user.name,
+            "username": user.username,
+            "track": purchase.track,
+            "enrollment": purchase.enrollment_name,
+        }
+        facts = VerifyFacts(
+            order_status=facts.order_status,
+            paid=True,
+            enrollment=enrollment,
+            student=student,
+            duplicate=purchase.duplicate,
+            refund_id=purchase.refund_id,
+        )
+    state = decide(facts)
+    if state not in FINAL_STATES and not facts.paid and claim_stripe_check(services, session_id):
+        services.worker.submit_in_background(
+            "stripe_refresh", refresh_from_stripe, services, session_id, key=f"refresh:{session_id}"
+        )
+    return answer(state, facts)
+
+
+__all__ = ["Verification", "VerifyState", "verify_checkout_session"]

@@ -1,8 +1,11 @@
 """The Stripe webhook: verify, then dispatch by event type.
 
 Answers (HTTP status, outcome). 400: refused, nothing written. 503: a dependency (Stripe, the
-cluster) is down, so Stripe delivers again later; rows already committed stay, and the retry
-(or the repair loop) finishes the job. 200: handled, duplicate or ignored.
+cluster) is down or slow, so Stripe delivers again later; rows already committed stay, and the
+retry (or the repair loop) finishes the job. 200: handled, duplicate, ignored, or parked (a
+permanent failure: retrying cannot help, see :mod:`apranova_api.payments.parking`).
+The route runs :func:`handle_delivery` in the payment worker and waits for it at most
+``REQUEST_DEADLINE_SECONDS`` (:mod:`apranova_api.payments.worker`).
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ from sqlalchemy.orm import Session
 from apranova_api.adapters.kube import KubeUnavailableError
 from apranova_api.metrics import WEBHOOK_DELIVERIES
 from apranova_api.models import (
+    ORDER_EXPIRED,
     ORDER_FAILED,
     ORDER_OPEN,
+    ORDER_PROCESSING,
     AuditLog,
     Enrollment,
     Order,
@@ -29,9 +34,11 @@ from apranova_api.payments import purchases
 from apranova_api.payments.fulfil import EventRef, fulfil_checkout_session, sync_enrollment
 from apranova_api.payments.gateway import (
     ChargeNotFoundError,
+    GatewayRejectedError,
     GatewayUnavailableError,
     SessionNotFoundError,
 )
+from apranova_api.payments.notices import enqueue_payment_failed_notice
 from apranova_api.payments.purchase_store import (
     refresh_enrollment,
     refresh_payment,
@@ -143,6 +150,9 @@ def handle_purchase_event(services: Services, ref: EventRef, obj: dict[str, Any]
     except ChargeNotFoundError:
         log.warning("event %s names a charge or dispute Stripe does not know", ref.id)
         return WebhookAnswer(200, "unknown_charge")
+    except GatewayRejectedError as error:
+        log.warning("event %s: Stripe refuses to show its charge for good: %s", ref.id, error)
+        return WebhookAnswer(200, "charge_refused")
     enrollment_id, status = run_in_transaction(
         services.sessions, lambda db: record_purchase_state(db, ref, charge, dispute)
     )
@@ -151,13 +161,28 @@ def handle_purchase_event(services: Services, ref: EventRef, obj: dict[str, Any]
     return WebhookAnswer(200, status.lower())
 
 
+ASYNC_FAILURE_REASON = "your bank did not complete the payment"
+
+
 def record_async_failure(db: Session, event: EventRef, session: dict[str, Any]) -> None:
-    """Mark the order of a checkout whose delayed payment failed."""
+    """Mark the order of a checkout whose delayed payment failed; email the buyer.
+
+    The event's session is signed by Stripe, so its ``customer_details`` address is the
+    buyer's; no Stripe call is needed.
+    """
     if not _mark_processed(db, event):
         return
     order = db.get(Order, session.get("client_reference_id") or "")
-    if order is not None and order.status == ORDER_OPEN:
+    if order is not None and order.status in (ORDER_OPEN, ORDER_PROCESSING):
         order.status = ORDER_FAILED
+        order.failure_reason = ASYNC_FAILURE_REASON
+    details = session.get("customer_details") or {}
+    email = details.get("email") or session.get("customer_email")
+    if email:
+        track = str((session.get("metadata") or {}).get("track") or "")
+        enqueue_payment_failed_notice(
+            db, str(email), str(details.get("name") or ""), track, ASYNC_FAILURE_REASON
+        )
     db.add(
         AuditLog(
             action="async_payment_failed",
@@ -167,6 +192,15 @@ def record_async_failure(db: Session, event: EventRef, session: dict[str, Any]) 
             },
         )
     )
+
+
+def record_expiry(db: Session, event: EventRef, session: dict[str, Any]) -> None:
+    """Mark the order of a checkout session that expired unpaid."""
+    if not _mark_processed(db, event):
+        return
+    order = db.get(Order, session.get("client_reference_id") or "")
+    if order is not None and order.status in (ORDER_OPEN, ORDER_PROCESSING):
+        order.status = ORDER_EXPIRED
 
 
 def handle_event(services: Services, event: dict[str, Any]) -> WebhookAnswer:
@@ -180,6 +214,9 @@ def handle_event(services: Services, event: dict[str, Any]) -> WebhookAnswer:
         if ref.type == "checkout.session.async_payment_failed":
             run_in_transaction(services.sessions, lambda db: record_async_failure(db, ref, obj))
             return WebhookAnswer(200, "order_failed")
+        if ref.type == "checkout.session.expired":
+            run_in_transaction(services.sessions, lambda db: record_expiry(db, ref, obj))
+            return WebhookAnswer(200, "order_expired")
         if ref.type in purchases.PURCHASE_EVENTS:
             return handle_purchase_event(services, ref, obj)
     except SessionNotFoundError:

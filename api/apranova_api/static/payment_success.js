@@ -1,20 +1,30 @@
-/* /payment/success: ask the API whether the account exists yet; 202 means "retry in 3 s". */
+/* /payment/success: ask the API where this payment stands and show one text per verify state
+   (README, "Verify states"). 202 answers carry retryAfterSeconds; the page polls again then. */
 "use strict";
 
 (function () {
-  const RETRY_MS = 3000;
+  const DEFAULT_RETRY_SECONDS = 3;
   const PATIENCE_ATTEMPTS = 10;
   const root = document.getElementById("verify");
   const sessionId = root.dataset.sessionId;
   const waiting = document.getElementById("verify-waiting");
   const waitingText = document.getElementById("verify-waiting-text");
   const welcome = document.getElementById("verify-welcome");
+  const processing = document.getElementById("verify-processing");
   const problem = document.getElementById("verify-problem");
-  const duplicate = document.getElementById("verify-duplicate");
   let attempts = 0;
+  let shown = null;
 
   function showOnly(section) {
-    [waiting, welcome, problem, duplicate].forEach(function (item) { item.hidden = item !== section; });
+    [waiting, welcome, processing, problem].forEach(function (item) {
+      item.hidden = item !== section;
+    });
+    shown = section;
+  }
+
+  function retryLater(body) {
+    const seconds = (body && body.retryAfterSeconds) || DEFAULT_RETRY_SECONDS;
+    window.setTimeout(check, seconds * 1000);
   }
 
   function showWelcome(body) {
@@ -25,19 +35,78 @@
     document.getElementById("welcome-title").focus();
   }
 
-  /* The student already held the track: this payment went back (status refunded_duplicate). */
-  function showDuplicate(body) {
-    document.getElementById("duplicate-track").textContent = body.track;
-    document.getElementById("duplicate-email").textContent = body.email;
-    showOnly(duplicate);
-    document.getElementById("duplicate-title").focus();
+  function showProcessing(body) {
+    document.getElementById("processing-text").textContent = body.detail;
+    if (shown !== processing) {
+      showOnly(processing);
+      document.getElementById("processing-title").focus();
+    }
   }
 
-  function showProblem(title, text) {
+  /* action: {text, href} for the button, or null for none. */
+  function showProblem(title, text, action, withReference) {
     document.getElementById("problem-title").textContent = title;
     document.getElementById("problem-text").textContent = text;
+    document.getElementById("problem-reference").hidden = !withReference;
+    const actions = document.getElementById("problem-actions");
+    actions.hidden = !action;
+    if (action) {
+      const link = document.getElementById("problem-action");
+      link.textContent = action.text;
+      link.href = action.href;
+    }
     showOnly(problem);
     document.getElementById("problem-title").focus();
+  }
+
+  function showState(result) {
+    const body = result.body || {};
+    const detail = window.apranova.errorMessage(body, "");
+    switch (body.status) {
+      case "pending":
+        attempts += 1;
+        if (attempts === PATIENCE_ATTEMPTS) {
+          waitingText.textContent =
+            "This is taking longer than usual; we keep checking. Once your payment is " +
+            "confirmed you will also get an email from ApraNova.";
+        }
+        return retryLater(body);
+      case "processing":
+        showProcessing(body);
+        return retryLater(body);
+      case "enrolled":
+        return showWelcome(body);
+      case "failed":
+        return showProblem(
+          "Your payment did not go through",
+          detail + " Nothing was charged. You can try again, with another payment method if you like.",
+          { text: "Try again", href: "/get-started" },
+          false,
+        );
+      case "expired":
+        return showProblem(
+          "This checkout has expired",
+          detail + " Choose a track to start a new one.",
+          { text: "Back to the tracks", href: "/get-started" },
+          false,
+        );
+      case "rejected":
+        return showProblem(
+          "We cannot set up your enrollment",
+          detail + " " + (body.money || ""),
+          null,
+          true,
+        );
+      case "refunded_duplicate":
+        return showProblem(
+          "You already hold this track",
+          detail || "This payment was refunded in full.",
+          { text: "Go to Login Page", href: "/login" },
+          true,
+        );
+      default:
+        return null;
+    }
   }
 
   async function check() {
@@ -48,36 +117,30 @@
       );
     } catch (error) {
       waitingText.textContent = "We could not reach the server; trying again…";
-      window.setTimeout(check, RETRY_MS);
+      retryLater(null);
       return;
     }
-    if (result.status === 202) {
-      attempts += 1;
-      if (attempts === PATIENCE_ATTEMPTS) {
-        waitingText.textContent =
-          "This is taking longer than usual; we keep checking. If you left the checkout " +
-          "before paying, choose a track again.";
-      }
-      window.setTimeout(check, RETRY_MS);
-    } else if (result.status === 200 && result.body && result.body.status === "refunded_duplicate") {
-      showDuplicate(result.body);
-    } else if (result.status === 200 && result.body && result.body.email) {
-      showWelcome(result.body);
-    } else if (result.status === 404) {
+    if (result.status === 404) {
       showProblem(
         "We could not find this checkout",
         "This payment link is unknown. If you paid, check your email for the message from " +
           "ApraNova; otherwise choose a track to start again.",
+        { text: "Back to the tracks", href: "/get-started" },
+        false,
       );
     } else if (result.status >= 500) {
       waitingText.textContent = "The server had a problem; trying again…";
-      window.setTimeout(check, RETRY_MS);
-    } else {
+      retryLater(null);
+    } else if (!result.body || !result.body.status) {
       showProblem(
-        "Your payment did not go through",
-        window.apranova.errorMessage(result.body, "The payment was not completed.") +
-          " You can choose a track and try again.",
+        "We could not check this payment",
+        window.apranova.errorMessage(result.body, "The server did not understand the request.") +
+          " If you paid, check your email for the message from ApraNova.",
+        { text: "Back to the tracks", href: "/get-started" },
+        true,
       );
+    } else {
+      showState(result);
     }
   }
 

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from apranova_api.adapters.kube import KubeUnavailableError
+from apranova_api.adapters.kube import KubeRejectedError, KubeUnavailableError
 from apranova_api.app import create_app
 from apranova_api.config import ApiSettings
 from apranova_api.db import make_engine
@@ -46,12 +46,15 @@ TRACKS = {
 
 @dataclass
 class MemoryCluster:
-    """Tracks, StudentEnrollments and namespace labels in memory; ``down`` makes every call fail."""
+    """Tracks, StudentEnrollments and namespace labels in memory; ``down`` makes every call fail;
+    creating an enrollment named in ``refused`` fails as the API server's 422 would (its
+    message)."""
 
     tracks: dict[str, dict[str, Any]] = field(default_factory=lambda: copy.deepcopy(TRACKS))
     enrollments: dict[str, dict[str, Any]] = field(default_factory=dict)
     namespaces: dict[str, dict[str, str]] = field(default_factory=dict)
     down: bool = False
+    refused: dict[str, str] = field(default_factory=dict)
     creates: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -73,6 +76,8 @@ class MemoryCluster:
         with self.lock:
             self.creates += 1
             name = body["metadata"]["name"]
+            if name in self.refused:
+                raise KubeRejectedError(f"create enrollment {name}: 422 {self.refused[name]}", 422)
             if name in self.enrollments:
                 return False
             self.enrollments[name] = copy.deepcopy(body)

@@ -174,8 +174,10 @@ def test_unpaid_session_waits_for_async_success_in_any_order(database_url: str) 
         assert h.count(User) == 0 and h.count(Payment) == 0
         verify = h.client.get("/api/payments/verify-checkout-session/", params={"session_id": sid})
         assert verify.status_code == 202
+        assert verify.json()["status"] == "processing"
+        assert h.services.worker.wait_idle(30)
         assert h.stripe is not None
-        h.stripe.complete(sid, "Ada.Lovelace@Example.com", "Ada Lovelace", paid=True)
+        h.stripe.settle(sid, succeeded=True)
         answer = h.deliver(event("checkout.session.async_payment_succeeded", {"id": sid}))
         assert answer.json()["outcome"] == "fulfilled"
         assert h.count(User) == 1 and len(h.cluster.enrollments) == 1
@@ -258,8 +260,13 @@ def test_verify_completes_fulfilment_when_the_webhook_is_late(database_url: str)
             == 404
         )
         verify = h.client.get("/api/payments/verify-checkout-session/", params={"session_id": sid})
+        assert verify.status_code == 202 and verify.json()["status"] == "pending"
+        assert verify.headers["Retry-After"] == "3"
+        # The poll handed one Stripe re-read to the payment worker, which fulfils the session.
+        assert h.services.worker.wait_idle(30)
+        verify = h.client.get("/api/payments/verify-checkout-session/", params={"session_id": sid})
         assert verify.status_code == 200
-        assert verify.json()["phase"] == "Pending"
+        assert verify.json()["status"] == "enrolled" and verify.json()["phase"] == "Pending"
         assert h.count(User) == 1 and len(h.cluster.enrollments) == 1
         assert h.deliver(event("checkout.session.completed", {"id": sid})).json()["outcome"] == (
             "already_fulfilled"

@@ -14,7 +14,7 @@ from tests.unit.api.payments_harness import event, running_api
     ("env", "message"),
     [
         ({"APRANOVA_ENV": "production"}, "STRIPE_SECRET_KEY is required"),
-        ({"STRIPE_SECRET_KEY": "sk_live_x", "STRIPE_WEBHOOK_SECRET": "w"}, "live key"),
+        ({"STRIPE_SECRET_KEY": "sk_live_x", "STRIPE_WEBHOOK_SECRET": "whsec_w"}, "live key"),
         ({"WEBHOOK_MAX_BODY_BYTES": "12"}, "WEBHOOK_MAX_BODY_BYTES"),
     ],
 )

@@ -15,8 +15,8 @@ Carries the rows of the one-track model over, as follows:
   open dispute; any newer state Stripe reports later replaces them. ``charge_actions`` (refunds
   and disputes that came before their fulfilment) is converted the same way and dropped.
 
-Revision ID: 0003_purchases
-Revises: 0002_accounts
+Revision ID: 0004_purchases
+Revises: 0003_payment_states
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from alembic import op
 
 from apranova_contract.names import enrollment_name_candidate
 
-revision = "0003_purchases"
-down_revision = "0002_accounts"
+revision = "0004_purchases"
+down_revision = "0003_payment_states"
 branch_labels = None
 depends_on = None
 
