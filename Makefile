@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: install system-deps control-plane stripe-mock cluster cluster-down run test test-unit lint format bench clean
+.PHONY: install system-deps control-plane stripe-mock tools cluster cluster-down run test test-unit test-tools lint format bench clean
 
 install: system-deps $(VENV)/.installed
 
@@ -24,6 +24,9 @@ control-plane:
 stripe-mock:
 	@bash hack/build-stripe-mock.sh
 
+tools: install
+	@bash hack/install-tools.sh jupyterlab prefect
+
 cluster: install control-plane
 	$(BIN)/apranova cluster up
 
@@ -33,13 +36,17 @@ cluster-down:
 run: install control-plane
 	$(BIN)/python -m apranova.local.stack
 
-test: install control-plane stripe-mock
+test: install control-plane stripe-mock tools
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-unit: install stripe-mock
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+test-tools: install control-plane
+	-@bash hack/install-tools.sh superset codeserver
+	APRANOVA_TOOLS_SLOW=1 $(BIN)/pytest tests/e2e/test_tool_contract_slow.py $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -7,9 +7,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from apranova_api.access_log import AccessLogMiddleware
 from apranova_api.adapters.kube import Cluster
 from apranova_api.config import ApiSettings
 from apranova_api.routers import ROUTERS
+from apranova_api.security_headers import SecurityHeadersMiddleware
 from apranova_api.services import build_services
 from apranova_api.workers import background_workers
 
@@ -31,4 +33,6 @@ def create_app(
     app.state.services = services
     for router in ROUTERS:
         app.include_router(router)
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(AccessLogMiddleware)
     return app

@@ -27,6 +27,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        entry.update(getattr(record, "fields", {}))
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry)
@@ -48,6 +49,11 @@ def listening_origins(host: str, port: int) -> list[str]:
     return [f"http://{name}:{port}" for name in hosts]
 
 
+def own_base_url(host: str, port: int) -> str:
+    """This API's own address, the default ``PUBLIC_BASE_URL`` for links in emails (pure)."""
+    return listening_origins(host, port)[0]
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="apranova api", description="Run the enrollment API.")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
@@ -67,6 +73,7 @@ def settings_problems() -> list[str]:
 def run_api(argv: list[str]) -> int:
     """Entry point of ``apranova api``; returns the exit status."""
     args = parse_args(argv)
+    os.environ.setdefault("PUBLIC_BASE_URL", own_base_url(args.host, args.port))
     try:
         settings = load_api_settings()
     except SettingsError as error:

@@ -13,6 +13,8 @@ from apranova_api.accounts.profile_routes import router as profile_router
 from apranova_api.accounts.progress_routes import router as progress_router
 from apranova_api.accounts.routes import router as accounts_router
 from apranova_api.ops import router as ops_router
+from apranova_api.pages.dashboard import router as dashboard_router
+from apranova_api.pages.forms import router as page_forms_router
 from apranova_api.pages.routes import router as pages_router
 from apranova_api.payments.routes import router as payments_router
 
@@ -25,4 +27,6 @@ ROUTERS: list[APIRouter] = [
     gdpr_router,
     forward_auth_router,
     pages_router,
+    dashboard_router,
+    page_forms_router,
 ]

@@ -26,6 +26,7 @@ from aiosmtpd.controller import Controller
 
 from apranova.local import cluster
 from apranova.local.postgres import LocalPostgres
+from apranova.local.tools.local_tools import SIMULATED_NOTICE, LocalTools, LocalToolsSettings
 
 PROJECT_ROOT = cluster.PROJECT_ROOT
 
@@ -146,6 +147,19 @@ def _wait_http(url: str, proc: subprocess.Popen, name: str, log: Path, timeout: 
     raise SystemExit(f"error: the {name} did not answer {url} within {timeout:.0f}s; see {log}")
 
 
+def operator_environment(
+    base: dict[str, str], student_db_url: str, health_port: int, metrics_port: int
+) -> dict[str, str]:
+    """The operator's environment under ``make run``: health and metrics on loopback only."""
+    return {
+        **base,
+        "STUDENT_DB_ADMIN_URL": student_db_url,
+        "OPERATOR_HEALTH_HOST": "127.0.0.1",
+        "OPERATOR_HEALTH_PORT": str(health_port),
+        "OPERATOR_METRICS_PORT": str(metrics_port),
+    }
+
+
 def main() -> int:
     """Run everything until Ctrl-C."""
     layout = cluster.Layout.from_env()
@@ -154,6 +168,9 @@ def main() -> int:
     pg_port = _env_port("APRANOVA_POSTGRES_PORT", 55432)
     smtp_port = _env_port("APRANOVA_SMTP_PORT", 1025)
     operator_health_port = _env_port("APRANOVA_OPERATOR_HEALTH_PORT", 8081)
+    operator_metrics_port = _env_port("APRANOVA_OPERATOR_METRICS_PORT", 9091)
+    tools = LocalToolsSettings.from_env(os.environ)
+    local_tools: LocalTools | None = None
     started_cluster = False
     stopping = threading.Event()
     processes: list[tuple[str, subprocess.Popen]] = []
@@ -206,11 +223,10 @@ def main() -> int:
         mail.start()
 
         base_env = {**os.environ, "KUBECONFIG": kubeconfig, "PYTHONUNBUFFERED": "1"}
-        operator_env = {
-            **base_env,
-            "STUDENT_DB_ADMIN_URL": pg.url("students"),
-            "OPERATOR_HEALTH_PORT": str(operator_health_port),
-        }
+        operator_env = operator_environment(
+            base_env, pg.url("students"), operator_health_port, operator_metrics_port
+        )
+        operator_env.update(tools.operator_env(api_port) if tools.enabled else {})
         api_url = f"http://127.0.0.1:{api_port}"
         api_env = {
             **base_env,
@@ -218,6 +234,7 @@ def main() -> int:
             "SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
             "PUBLIC_BASE_URL": api_url,
             "ALLOWED_REDIRECT_ORIGINS": os.environ.get("ALLOWED_REDIRECT_ORIGINS", api_url),
+            **(tools.api_env(api_port) if tools.enabled else {"TOOLS_NOTICE": SIMULATED_NOTICE}),
         }
         apranova = [sys.executable, "-m", "apranova.cli"]
         operator = _start_process("operator", [*apranova, "operator"], operator_env, layout.logs)
@@ -235,6 +252,21 @@ def main() -> int:
         processes.append(("api", api))
         _wait_http(f"{api_url}/readyz", api, "API", layout.logs / "api.log", 60)
 
+        if tools.enabled:
+            local_tools = LocalTools.for_stack(
+                tools,
+                kubeconfig,
+                layout.local / "tools",
+                api_port,
+                os.environ.get("ENROLLMENT_SELECTOR", ""),
+            )
+            local_tools.start()
+            api_url = tools.site_url(api_port)
+            tools_line = (
+                f"real tools behind http://<tool>-<user>.students.{tools.domain}:{tools.port}"
+            )
+        else:
+            tools_line = SIMULATED_NOTICE
         offline = not os.environ.get("STRIPE_SECRET_KEY")
         checkout = "   (offline checkout: no Stripe account needed)" if offline else ""
         print(
@@ -243,8 +275,11 @@ ApraNova is running.
   Get started:  {api_url}/get-started{checkout}
   Dashboard:    {api_url}/dashboard
   Mail:         SMTP 127.0.0.1:{smtp_port}; messages in {mail_dir} and printed here
+  Operator:     http://127.0.0.1:{operator_health_port}/healthz, \
+http://127.0.0.1:{operator_metrics_port}/metrics
   Kubernetes:   KUBECONFIG={kubeconfig} kubectl get se
   Logs:         {layout.logs}/
+  Tools:        {tools_line}
 Press Ctrl-C to stop everything.""",
             flush=True,
         )
@@ -261,6 +296,8 @@ Press Ctrl-C to stop everything.""",
         return 0
     finally:
         print("\nstopping ...", flush=True)
+        if local_tools is not None:
+            local_tools.stop()
         for _name, proc in reversed(processes):
             _stop_process(proc)
         if mail is not None:

@@ -51,6 +51,7 @@ class EnrollmentView:
     phase: str | None
     tools: tuple[ToolView, ...]
     discord_invite: str | None
+    github_repository: str | None
     integrations_settled: bool
     raw: Mapping[str, Any]
 
@@ -92,6 +93,7 @@ def enrollment_view(obj: Mapping[str, Any]) -> EnrollmentView:
         phase=status.get("phase"),
         tools=tools,
         discord_invite=integrations.get("discordInvite") or None,
+        github_repository=integrations.get("githubRepository") or None,
         integrations_settled=integrations_settled(status),
         raw=obj,
     )

@@ -39,6 +39,7 @@ class OperatorSettings(BaseSettings):
     base_domain: str = "students.localtest.me"
     tool_host_template: str = "{tool}-{enrollment}.{baseDomain}"
     tool_url_scheme: Literal["http", "https"] = "https"
+    tool_url_port: int | None = Field(default=None, ge=1, le=65535)
     ingress_class: str = "nginx"
     ingress_tls_secret: str = ""
     ingress_annotations: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)

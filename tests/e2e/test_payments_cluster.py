@@ -55,7 +55,6 @@ from tests.support.stripe_standin import StripeStandIn
 pytestmark = [
     pytest.mark.cluster,
     pytest.mark.postgres,
-    pytest.mark.usefixtures("enrollment_naming_rule"),
 ]
 
 RUN = secrets.token_hex(4)

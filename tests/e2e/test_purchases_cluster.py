@@ -47,7 +47,6 @@ from tests.support.stripe_standin import StripeStandIn
 pytestmark = [
     pytest.mark.cluster,
     pytest.mark.postgres,
-    pytest.mark.usefixtures("enrollment_naming_rule"),
 ]
 
 RUN = "p" + secrets.token_hex(4)

@@ -48,8 +48,8 @@ def track_summary(held: HeldTrack, view: EnrollmentView | None) -> dict[str, Any
     """One track as ``/me`` and ``/tools`` list it (pure).
 
     ``state`` is ``ACTIVE``, ``SUSPENDED`` or ``REVOKED``; ``suspension_reason`` says why when
-    it is not active; ``phase``, ``tools`` and ``discord_invite`` come from the environment's
-    status (``None``/empty until the status cache has it).
+    it is not active; ``phase``, ``tools``, ``discord_invite`` and ``github_repository`` come
+    from the environment's status (``None``/empty until the status cache has it).
     """
     return {
         "enrollment": held.name,
@@ -64,4 +64,5 @@ def track_summary(held: HeldTrack, view: EnrollmentView | None) -> dict[str, Any
             for t in (view.tools if view else ())
         ],
         "discord_invite": view.discord_invite if view else None,
+        "github_repository": view.github_repository if view else None,
     }

@@ -55,12 +55,19 @@ def me(user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
 
 @router.get("/api/accounts/tools/")
 def tools(user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
-    """Each tool's name, URL and readiness, and the Discord invite, from the status cache:
-    top level for the first track (one-track clients), ``enrollments`` for every track."""
+    """Each tool's name, URL and readiness, the Discord invite and the GitHub repository, from
+    the status cache: top level for the first track (one-track clients), ``enrollments`` for
+    every track."""
     view = enrollment_of(services, user)
     tracks = tracks_of(services, user)
     if view is None:
-        return {"phase": None, "tools": [], "discord_invite": None, "enrollments": tracks}
+        return {
+            "phase": None,
+            "tools": [],
+            "discord_invite": None,
+            "github_repository": None,
+            "enrollments": tracks,
+        }
     return {
         "phase": view.phase,
         "tools": [
@@ -68,5 +75,6 @@ def tools(user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
             for t in view.tools
         ],
         "discord_invite": view.discord_invite,
+        "github_repository": view.github_repository,
         "enrollments": tracks,
     }

@@ -17,7 +17,7 @@ from pydantic import BaseModel, EmailStr, Field
 from sqlalchemy import select
 
 from apranova_api.accounts.clock import utc_now
-from apranova_api.accounts.models import OutboxMessage
+from apranova_api.accounts.lockout import lift_lockout, lockout_message, seconds_locked
 from apranova_api.accounts.password_tokens import (
     TokenRefusal,
     check_password_token,
@@ -29,6 +29,7 @@ from apranova_api.accounts.passwords import (
     password_problems,
     verify_password,
 )
+from apranova_api.accounts.reset_requests import queue_password_reset
 from apranova_api.accounts.route_helpers import audit, clear_session_cookie
 from apranova_api.accounts.sessions import (
     create_session,
@@ -39,18 +40,13 @@ from apranova_api.accounts.sessions import (
 from apranova_api.accounts.throttle import (
     account_key,
     clear_account_failures,
-    failures_of_account,
-    failures_of_client,
     forget_old_failures,
     record_failure,
-    retry_after_seconds,
 )
-from apranova_api.accounts.welcome import PASSWORD_RESET, enqueue_email
 from apranova_api.deps import ServicesDep, token_of
 from apranova_api.models import User
 from apranova_api.services import Services
 
-RESET_EMAIL_INTERVAL = timedelta(minutes=1)
 RESET_ANSWER = "If an account exists for this email, a link to set a password is on its way."
 WRONG_CREDENTIALS = "That email and password do not match an account."
 
@@ -103,6 +99,7 @@ def set_password(body: SetPasswordIn, services: ServicesDep) -> dict[str, str]:
             raise HTTPException(410, consumed.refusal.value)
         user.password_hash = hash_password(body.password)
         end_all_sessions(session, user.id)
+        lift_lockout(session, user.email)
         audit(session, user.id, "account.password_set", {})
         return {"detail": "Your password is set. You can log in now.", "email": user.email}
 
@@ -114,18 +111,8 @@ def password_reset(body: EmailIn, services: ServicesDep) -> dict[str, str]:
     with services.sessions() as session, session.begin():
         user = session.scalars(select(User).where(User.email == account_key(body.email))).first()
         if user is not None and user.is_active:
-            recent = session.scalars(
-                select(OutboxMessage.id).where(
-                    OutboxMessage.user_id == user.id,
-                    OutboxMessage.kind == PASSWORD_RESET,
-                    OutboxMessage.created_at > now - RESET_EMAIL_INTERVAL,
-                )
-            ).first()
-            if recent is None:
-                enqueue_email(session, user, PASSWORD_RESET)
-    return {
-        "detail": "If an account exists for this email, a link to set a password is on its way."
-    }
+            queue_password_reset(session, user, now)
+    return {"detail": RESET_ANSWER}
 
 
 @router.post("/api/accounts/login/")
@@ -140,22 +127,7 @@ def login(body: LoginIn, request: Request, services: ServicesDep) -> JSONRespons
     with services.sessions() as session, session.begin():
         forget_old_failures(session, now - window)
         forget_expired_sessions(session, now)
-        wait = max(
-            retry_after_seconds(
-                failures_of_account(session, account, now - window),
-                now,
-                settings.login_max_failures_per_account,
-                window,
-            )
-            or 0,
-            retry_after_seconds(
-                failures_of_client(session, client, now - window),
-                now,
-                settings.login_max_failures_per_client,
-                window,
-            )
-            or 0,
-        )
+        wait = seconds_locked(session, account, client, now, settings)
         if wait == 0:
             user = session.scalars(select(User).where(User.email == account)).first()
             usable = user is not None and user.is_active
@@ -175,7 +147,7 @@ def login(body: LoginIn, request: Request, services: ServicesDep) -> JSONRespons
     if wait:
         raise HTTPException(
             429,
-            f"Too many failed attempts. Try again in {wait} seconds.",
+            lockout_message(wait),
             headers={"Retry-After": str(wait)},
         )
     if token is None:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from apranova_api.models import LocalCheckoutSession
+from apranova_api.payments.enrollment import LOCAL_SESSION_PREFIX
 from apranova_api.payments.gateway import (
     ChargeNotFoundError,
     CheckoutRequest,
@@ -81,7 +82,7 @@ class LocalGateway:
         self._sessions = sessions
 
     def create_session(self, request: CheckoutRequest, api_base_url: str) -> CreatedSession:
-        session_id = "cs_local_" + secrets.token_hex(16)
+        session_id = LOCAL_SESSION_PREFIX + secrets.token_hex(16)
         with self._sessions.begin() as db:
             db.add(
                 LocalCheckoutSession(

@@ -1,7 +1,8 @@
 """The pages of the student journey, served by the API at the paths the journey names.
 
-The pages are server-rendered shells; the small scripts in ``static/`` call the JSON API with the
-session cookie. Nothing is loaded from another origin, so the pages work offline.
+The server renders each page's content; forms post as plain HTML (``pages/forms.py``) and the small
+scripts in ``static/`` only improve the pages. Nothing is loaded from another origin, so the pages
+work offline. The dashboard lives in ``pages/dashboard.py``.
 """
 
 from __future__ import annotations
@@ -14,11 +15,19 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from apranova_api.accounts.passwords import MIN_LENGTH as PASSWORD_MIN_LENGTH
 from apranova_api.adapters.kube import KubeUnavailableError
-from apranova_api.deps import PagesSettingsDep, TrackListerDep
+from apranova_api.deps import PagesSettingsDep, ServicesDep, TrackLister, TrackListerDep
+from apranova_api.pages.form_views import (
+    link_problem,
+    link_problem_status,
+    login_context,
+    login_hint,
+    set_password_context,
+)
 from apranova_api.pages.navigation import safe_next_path
-from apranova_api.pages.track_cards import track_cards, track_tools
+from apranova_api.pages.session_state import navigation_state
+from apranova_api.pages.success_view import success_context
+from apranova_api.pages.track_cards import track_cards
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
@@ -29,6 +38,7 @@ STATIC_MEDIA_TYPES: Mapping[str, str] = {
     ".js": "text/javascript; charset=utf-8",
     ".svg": "image/svg+xml",
 }
+FAVICON = "favicon.svg"
 STATIC_FILES: Mapping[str, Path] = {
     path.name: path
     for path in sorted(STATIC_DIR.iterdir())
@@ -40,7 +50,7 @@ log = logging.getLogger(__name__)
 
 TRACKS_UNAVAILABLE = "The tracks cannot be loaded right now. Please try again in a minute."
 
-templates = Jinja2Templates(directory=TEMPLATES_DIR)
+templates = Jinja2Templates(directory=TEMPLATES_DIR, context_processors=[navigation_state])
 
 
 router = APIRouter(include_in_schema=False)
@@ -55,6 +65,13 @@ def home() -> RedirectResponse:
 @router.get("/get-started", response_class=HTMLResponse)
 def get_started(request: Request, list_tracks: TrackListerDep) -> Response:
     """Every track with its description, features, tools and one-time price."""
+    return render_get_started(request, list_tracks)
+
+
+def render_get_started(
+    request: Request, list_tracks: TrackLister, checkout_error: str | None = None, status: int = 200
+) -> Response:
+    """The tracks page; ``checkout_error`` says why the last "Enroll" did not start a checkout."""
     try:
         cards = track_cards(list_tracks())
     except KubeUnavailableError as error:
@@ -62,24 +79,29 @@ def get_started(request: Request, list_tracks: TrackListerDep) -> Response:
         return templates.TemplateResponse(
             request,
             "get_started.html",
-            {"cards": [], "unavailable": TRACKS_UNAVAILABLE},
+            {"cards": [], "unavailable": TRACKS_UNAVAILABLE, "checkout_error": checkout_error},
             status_code=503,
         )
     return templates.TemplateResponse(
-        request, "get_started.html", {"cards": cards, "unavailable": None}
+        request,
+        "get_started.html",
+        {"cards": cards, "unavailable": None, "checkout_error": checkout_error},
+        status_code=status,
     )
 
 
 @router.get("/payment/success", response_class=HTMLResponse)
-def payment_success(request: Request, settings: PagesSettingsDep, session_id: str = "") -> Response:
-    """Waits for the account behind ``session_id``, then says what happens next."""
+def payment_success(
+    request: Request, settings: PagesSettingsDep, services: ServicesDep, session_id: str = ""
+) -> Response:
+    """The state of the checkout behind ``session_id``, rendered by the server.
+
+    While the account is on its way the page says so; its script asks again every 3 s and
+    reloads when the answer changes, and without JavaScript the page reloads itself.
+    """
     session_id = session_id.strip()
-    return templates.TemplateResponse(
-        request,
-        "payment_success.html",
-        {"session_id": session_id, "discord_url": settings.discord_community_url},
-        status_code=200 if session_id else 400,
-    )
+    context, status = success_context(services, session_id, settings.discord_community_url)
+    return templates.TemplateResponse(request, "payment_success.html", context, status_code=status)
 
 
 @router.get("/payment/cancel", response_class=HTMLResponse)
@@ -89,48 +111,43 @@ def payment_cancel(request: Request) -> Response:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login(request: Request, next: str = "", password_set: str = "") -> Response:
-    """Email and password; on success the script goes to ``next`` (a path on this site)."""
+def login(request: Request, next: str = "", password_set: str = "", reset: str = "") -> Response:
+    """Email and password, posted as a form to ``/login``; then ``next`` (a path on this site).
+
+    After a password was set, the email comes pre-filled from the short-lived login hint.
+    """
     return templates.TemplateResponse(
         request,
         "login.html",
-        {"next_path": safe_next_path(next), "password_set": password_set == "1"},
+        login_context(
+            next_path=safe_next_path(next),
+            password_set=password_set == "1",
+            reset_sent=reset == "sent",
+            email=login_hint(request),
+        ),
     )
 
 
 @router.get("/set-password", response_class=HTMLResponse)
-def set_password(request: Request, token: str = "") -> Response:
-    """The one-time link from the welcome or password-reset email."""
+def set_password(request: Request, services: ServicesDep, token: str = "") -> Response:
+    """The one-time link from the welcome or password-reset email.
+
+    A used, expired or unknown link says so at once and offers a new one instead of the form.
+    """
     token = token.strip()
+    problem = link_problem(services, token)
     return templates.TemplateResponse(
         request,
         "set_password.html",
-        {"token": token, "min_length": PASSWORD_MIN_LENGTH},
-        status_code=200 if token else 400,
+        set_password_context(token, problem),
+        status_code=link_problem_status(problem),
     )
 
 
-@router.get("/dashboard", response_class=HTMLResponse)
-def dashboard(
-    request: Request,
-    settings: PagesSettingsDep,
-    list_tracks: TrackListerDep,
-) -> Response:
-    """The student's home: track, tool cards with live readiness, projects and progress.
-
-    The tools of each track come from the `Track` resources; when the cluster cannot be reached
-    the cards appear as the status reports them, under the tools' own names.
-    """
-    try:
-        tools = track_tools(list_tracks())
-    except KubeUnavailableError as error:
-        log.warning("listing tracks for /dashboard failed: %s", error)
-        tools = {}
-    return templates.TemplateResponse(
-        request,
-        "dashboard.html",
-        {"discord_url": settings.discord_community_url, "track_tools": tools},
-    )
+@router.get("/favicon.ico")
+def favicon() -> FileResponse:
+    """The site's icon, for browsers that ask for it at the conventional path."""
+    return static_file(FAVICON)
 
 
 @router.get("/static/{name}")

@@ -17,6 +17,10 @@ class PagesSettings(BaseSettings):
         default="https://discord.gg/apranova",
         description="The community invite the payment success page links to.",
     )
+    tools_notice: str = Field(
+        default="",
+        description="A plain notice above the dashboard's tools (make run: tools are simulated).",
+    )
 
     @field_validator("discord_community_url")
     @classmethod

@@ -47,6 +47,17 @@ class EnrollmentFacts:
     """The object's name; empty means the username (the rule before purchases)."""
 
 
+LOCAL_SESSION_PREFIX = "cs_local_"
+"""Checkout sessions of the offline checkout page (``payments/local_gateway.py``) start so."""
+
+
+def payment_provider(checkout_session_id: str | None) -> str:
+    """``local`` for a session of the offline checkout page, else ``stripe`` (pure)."""
+    if checkout_session_id and checkout_session_id.startswith(LOCAL_SESSION_PREFIX):
+        return "local"
+    return "stripe"
+
+
 def desired_enrollment(facts: EnrollmentFacts, extra_labels: dict[str, str]) -> dict[str, Any]:
     """The StudentEnrollment object for ``facts`` (design.md section 3)."""
     spec = EnrollmentSpec(
@@ -58,6 +69,7 @@ def desired_enrollment(facts: EnrollmentFacts, extra_labels: dict[str, str]) -> 
         ),
         track=facts.track,
         payment=PaymentRef(
+            provider=payment_provider(facts.checkout_session_id),
             checkout_session_id=facts.checkout_session_id,
             payment_intent_id=facts.payment_intent_id,
             amount_total=facts.amount,

@@ -1,52 +1,27 @@
-/* /set-password?token=...: the one-time link from the welcome (or reset) email. */
+/* /set-password: say at once when the password is too short or the two differ; the form itself
+   posts as plain HTML and the server checks everything again. */
 "use strict";
 
 (function () {
   const form = document.getElementById("set-password-form");
   const errorBox = document.getElementById("set-password-error");
-  const newLink = document.getElementById("new-link");
   const minLength = Number(form.elements.password.getAttribute("minlength"));
 
-  form.addEventListener("submit", async function (event) {
-    event.preventDefault();
+  form.addEventListener("submit", function (event) {
     const password = form.elements.password.value;
+    let problem = null;
+    let field = null;
     if (password.length < minLength) {
-      window.apranova.show(errorBox, "Use at least " + minLength + " characters.", "error");
-      form.elements.password.focus();
-      return;
+      problem = "Use at least " + minLength + " characters.";
+      field = form.elements.password;
+    } else if (password !== form.elements.confirm.value) {
+      problem = "The two passwords are different.";
+      field = form.elements.confirm;
     }
-    if (password !== form.elements.confirm.value) {
-      window.apranova.show(errorBox, "The two passwords are different.", "error");
-      form.elements.confirm.focus();
-      return;
+    if (problem) {
+      event.preventDefault();
+      window.apranova.show(errorBox, problem, "error");
+      field.focus();
     }
-    const button = form.querySelector("button[type=submit]");
-    button.disabled = true;
-    errorBox.textContent = "";
-    try {
-      const result = await window.apranova.postJson("/api/accounts/set-password/", {
-        token: form.dataset.token,
-        password: password,
-      });
-      if (result.ok) {
-        window.location.assign("/login?password_set=1");
-        return;
-      }
-      window.apranova.show(
-        errorBox,
-        window.apranova.errorMessage(result.body, "This link cannot be used. Ask for a new one below."),
-        "error",
-      );
-      if (result.status === 400 || result.status === 410) {
-        /* The token itself is refused: only a new link helps. */
-        form.hidden = true;
-        newLink.hidden = false;
-        document.getElementById("reset-email").focus();
-        return;
-      }
-    } catch (error) {
-      window.apranova.show(errorBox, "We could not reach the server. Please try again.", "error");
-    }
-    button.disabled = false;
-  });
+  }, true);
 })();

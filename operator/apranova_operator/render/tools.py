@@ -156,7 +156,11 @@ def tool_host(ctx: RenderContext, tool: ToolSpec) -> str:
 
 
 def tool_url(ctx: RenderContext, tool: ToolSpec) -> str:
-    return f"{ctx.settings.tool_url_scheme}://{tool_host(ctx, tool)}"
+    """The URL students open: ``TOOL_URL_SCHEME://host[:TOOL_URL_PORT]`` (the port only for a
+    proxy on another port than the scheme's, such as ``make run`` with ``LOCAL_TOOLS=1``)."""
+    port = ctx.settings.tool_url_port
+    suffix = f":{port}" if port else ""
+    return f"{ctx.settings.tool_url_scheme}://{tool_host(ctx, tool)}{suffix}"
 
 
 def data_claim_name(tool: str) -> str:
@@ -220,6 +224,7 @@ def _container_config(ctx: RenderContext, tool: ToolSpec) -> dict[str, Any]:
                 "--ServerApp.base_url=/",
                 f"--ServerApp.port={profile.port}",
                 "--ServerApp.ip=0.0.0.0",
+                "--ServerApp.allow_remote_access=True",
                 "--ServerApp.trust_xheaders=True",
                 f"--ServerApp.root_dir={profile.data_path}",
             ],
@@ -250,6 +255,7 @@ def _container_config(ctx: RenderContext, tool: ToolSpec) -> dict[str, Any]:
                 {"name": "PREFECT_UI_API_URL", "value": f"{url}/api"},
                 {"name": "PREFECT_API_URL", "value": f"http://127.0.0.1:{profile.port}/api"},
                 {"name": "PREFECT_HOME", "value": f"{profile.data_path}/prefect"},
+                {"name": "PREFECT_SERVER_ANALYTICS_ENABLED", "value": "false"},
                 {"name": "PREFECT_UI_STATIC_DIRECTORY", "value": f"{profile.data_path}/ui"},
                 {"name": "HOME", "value": profile.data_path},
                 *_database_env(ctx, tool),

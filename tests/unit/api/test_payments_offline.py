@@ -38,6 +38,7 @@ def test_local_checkout_page_pays_and_fulfils(tmp_path: Path) -> None:
         spec = h.cluster.enrollments["ada-dp"]["spec"]
         assert spec["payment"]["checkoutSessionId"] == created["sessionId"]
         assert spec["payment"]["paymentIntentId"].startswith("pi_local_")
+        assert spec["payment"]["provider"] == "local"
         again = h.client.post(path, data={"email": "eve@example.com", "name": "Eve"})
         assert again.status_code == 200
         assert h.count(User) == 1

@@ -42,8 +42,11 @@ def test_enrollment_names_and_columns() -> None:
     assert crd["spec"]["names"]["shortNames"] == ["se", "enrollment"]
     (version,) = crd["spec"]["versions"]
     assert version["subresources"] == {"status": {}}
-    columns = [c["name"] for c in version["additionalPrinterColumns"]]
-    assert columns == ["Email", "Track", "Phase", "Namespace", "Age"]
+    columns = version["additionalPrinterColumns"]
+    default = [c["name"] for c in columns if c.get("priority", 0) == 0]
+    assert default == ["Email", "Track", "Phase", "Namespace", "Age"]
+    wide = [c["name"] for c in columns if c.get("priority", 0) == 1]
+    assert wide == ["Ready", "Reason", "Suspended", "Provider", "Ready-At"]
 
 
 def test_conditions_and_tools_are_map_lists() -> None:
