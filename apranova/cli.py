@@ -1,4 +1,5 @@
-"""The ``apranova`` command: ``cluster`` (local control plane), ``operator`` and ``api``."""
+"""The ``apranova`` command: ``cluster`` (local control plane), ``operator``, ``api`` and
+``admin`` (support)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,12 @@ def _api(args: argparse.Namespace) -> int:
     return run_api(args.rest)
 
 
+def _admin(args: argparse.Namespace) -> int:
+    from apranova_api.admin import run_admin
+
+    return run_admin(args.rest)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``apranova`` command."""
     parser = argparse.ArgumentParser(prog="apranova", description=__doc__)
@@ -52,6 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
     api_cmd = commands.add_parser("api", help="run the enrollment API and pages")
     api_cmd.add_argument("rest", nargs=argparse.REMAINDER)
     api_cmd.set_defaults(func=_api)
+
+    admin_cmd = commands.add_parser("admin", help="support: purchases, suspensions, audit log")
+    admin_cmd.add_argument("rest", nargs=argparse.REMAINDER)
+    admin_cmd.set_defaults(func=_admin)
     return parser
 
 

@@ -2,8 +2,12 @@
 
 Uniqueness is what makes fulfilment safe to run many times at once: a Stripe event id is
 processed once (``processed_events``), a checkout session pays once (``payments``), an email
-owns one account (``users``). Concurrent writers lose on the constraint and retry, never
-duplicate.
+owns one account (``users``), a student holds one enrollment per track (``enrollments``).
+Concurrent writers lose on the constraint and retry, never duplicate.
+
+A purchase (a row of ``payments``) grants one enrollment (``grant``), or is a duplicate of a
+track already held (``duplicate``, refunded). What Stripe last said about its charge and dispute
+is kept in ``charges`` and ``disputes``, whether or not the purchase is fulfilled yet.
 """
 
 from __future__ import annotations
@@ -24,14 +28,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from apranova_api.db import Base
+from apranova_api.payments import purchases
 
 ROLE_STUDENT = "student"
 ENROLLED = "ENROLLED"
 SUSPENDED = "SUSPENDED"
-
-PAYMENT_SUCCEEDED = "SUCCEEDED"
-PAYMENT_REFUNDED = "REFUNDED"
-PAYMENT_DISPUTED = "DISPUTED"
 
 ORDER_OPEN = "OPEN"
 ORDER_PROCESSING = "PROCESSING"
@@ -72,6 +73,33 @@ class User(Base):
     )
 
     payments: Mapped[list[Payment]] = relationship(back_populates="user", passive_deletes=True)
+    enrollments: Mapped[list[Enrollment]] = relationship(
+        order_by="Enrollment.id", passive_deletes=True
+    )
+
+
+class Enrollment(Base):
+    """One track a student holds: one StudentEnrollment named ``name``.
+
+    ``state`` and ``suspension_reason`` are derived (:func:`purchases.enrollment_standing`) from
+    the purchases that grant it and ``admin_suspension_reason`` (support's suspension), and kept
+    here so lists and the repair loop need not recompute them.
+    """
+
+    __tablename__ = "enrollments"
+    __table_args__ = (UniqueConstraint("user_id", "track", name="uq_enrollments_user_track"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    track: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(63), unique=True)
+    state: Mapped[str] = mapped_column(String(20), default=purchases.ACTIVE)
+    suspension_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    admin_suspension_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
 
 
 class Payment(Base):
@@ -87,11 +115,45 @@ class Payment(Base):
     payment_intent_id: Mapped[str | None] = mapped_column(String(255), nullable=True, index=True)
     amount: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(10))
-    status: Mapped[str] = mapped_column(String(20), default=PAYMENT_SUCCEEDED)
+    status: Mapped[str] = mapped_column(String(20), default=purchases.SUCCEEDED)
     email: Mapped[str | None] = mapped_column(String(320), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    track: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    enrollment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("enrollments.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    grant: Mapped[str] = mapped_column(String(20), default=purchases.GRANT)
+    refund_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    """Our refund of a duplicate purchase, once Stripe has accepted it."""
 
     user: Mapped[User | None] = relationship(back_populates="payments")
+
+
+class ChargeRecord(Base):
+    """A Stripe charge as last read from Stripe (amounts in the currency's minor unit)."""
+
+    __tablename__ = "charges"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    payment_intent_id: Mapped[str | None] = mapped_column(String(255), nullable=True, index=True)
+    amount: Mapped[int] = mapped_column(Integer)
+    amount_refunded: Mapped[int] = mapped_column(Integer)
+    refunded: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DisputeRecord(Base):
+    """A Stripe dispute (or inquiry) as last read from Stripe."""
+
+    __tablename__ = "disputes"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    charge_id: Mapped[str] = mapped_column(String(255), index=True)
+    payment_intent_id: Mapped[str | None] = mapped_column(String(255), nullable=True, index=True)
+    status: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(String(100))
+    amount: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class ProcessedEvent(Base):
@@ -124,20 +186,6 @@ class Order(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
-
-
-class ChargeAction(Base):
-    """A refund or dispute that arrived before its payment was fulfilled.
-
-    Fulfilment applies it at once, so an out-of-order refund can never yield a free enrollment.
-    """
-
-    __tablename__ = "charge_actions"
-
-    payment_intent_id: Mapped[str] = mapped_column(String(255), primary_key=True)
-    payment_status: Mapped[str] = mapped_column(String(20))
-    reason: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class ParkedFulfilment(Base):

@@ -24,7 +24,6 @@ from apranova_api.db import make_engine, make_session_factory
 from apranova_api.payments.gateway import CheckoutGateway
 from apranova_api.payments.worker import PaymentWorker
 from apranova_api.settings import Settings
-from apranova_contract.names import enrollment_name
 
 
 @dataclass
@@ -45,10 +44,10 @@ class Services:
 
 
 def invite_lookup(status_cache: StatusCache) -> InviteLookup:
-    """Username -> the Discord invite in the student's enrollment status, from the cache."""
+    """Enrollment name -> the Discord invite in that enrollment's status, from the cache."""
 
-    def invite_of(username: str) -> InviteState:
-        view = status_cache.get(enrollment_name(username))
+    def invite_of(name: str) -> InviteState:
+        view = status_cache.get(name)
         if view is None:
             return InviteState(invite=None, pending=True)
         return InviteState(invite=view.discord_invite, pending=not view.integrations_settled)

@@ -471,7 +471,7 @@ class Reconciler:
             compose_status(
                 body.get("status") or {},
                 generation=body["metadata"].get("generation", 0),
-                namespace=names.namespace_name(body["spec"]["student"]["username"]),
+                namespace=names.namespace_name(body["metadata"]["name"]),
                 checks=[check],
                 now=now_iso(),
                 waiting_for_track=pending,
@@ -584,8 +584,7 @@ class Reconciler:
             return DONE
         FINALIZER_RUNS.inc()
         name = metadata["name"]
-        username = body["spec"]["student"]["username"]
-        ns_name = names.namespace_name(username)
+        ns_name = names.namespace_name(name)
         current = body.get("status") or {}
         cleaned = any(
             c.get("type") == CLEANED_UP and c.get("status") == "True"

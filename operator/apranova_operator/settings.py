@@ -39,7 +39,7 @@ class OperatorSettings(BaseSettings):
 
     enrollment_selector: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     base_domain: str = "students.localtest.me"
-    tool_host_template: str = "{tool}-{username}.{baseDomain}"
+    tool_host_template: str = "{tool}-{enrollment}.{baseDomain}"
     tool_url_scheme: Literal["http", "https"] = "https"
     tool_url_port: int | None = Field(default=None, ge=1, le=65535)
     ingress_class: str = "nginx"
@@ -94,13 +94,13 @@ class OperatorSettings(BaseSettings):
     @field_validator("tool_host_template")
     @classmethod
     def _template(cls, value: str) -> str:
-        if "{tool}" not in value or "{username}" not in value:
-            raise ValueError("must contain {tool} and {username} so each host is unique")
+        if "{tool}" not in value or ("{enrollment}" not in value and "{username}" not in value):
+            raise ValueError("must contain {tool} and {enrollment} so each host is unique")
         try:
-            names.tool_host(value, "tool", "user", "example.com")
+            names.tool_host(value, "tool", "user-dp", "example.com")
         except (KeyError, IndexError) as error:
             raise ValueError(
-                f"unknown placeholder {error}; use {{tool}}, {{username}}, {{{{baseDomain}}}}"
+                f"unknown placeholder {error}; use {{tool}}, {{enrollment}}, {{{{baseDomain}}}}"
             ) from error
         return value
 

@@ -247,6 +247,9 @@ def test_api_reads_tracks_and_manages_enrollments_with_only_its_service_account(
         kube.patch_enrollment_spec(username, {"suspended": True})
         assert kube.get_enrollment(username)["spec"]["suspended"] is True
         assert username in kube.list_enrollment_names()
+        assert kube.list_enrollment_suspensions()[username] is True
+        assert kube.get_namespace_labels("kube-system") is not None
+        assert kube.get_namespace_labels(f"student-absent{SUFFIX}") is None
         assert kube.delete_enrollment(username) is True
     finally:
         if get_enrollment(objects, username) is not None:

@@ -24,14 +24,18 @@ from sqlalchemy.orm import Session
 from apranova_api.accounts.models import OutboxMessage
 from apranova_api.accounts.password_tokens import PURPOSE_SET_PASSWORD, issue_password_token
 from apranova_api.accounts.passwords import hash_password
-from apranova_api.models import User
+from apranova_api.models import Enrollment, User
 from apranova_api.payments.fulfil import progress_rows
 from tests.conftest import kubectl
 from tests.support.api_process import ApiProcess
 from tests.support.operator_process import OperatorProcess, free_port, start_operator
 from tests.support.smtp import SmtpSink, body_of
 
-pytestmark = [pytest.mark.cluster, pytest.mark.postgres, pytest.mark.browser]
+pytestmark = [
+    pytest.mark.cluster,
+    pytest.mark.postgres,
+    pytest.mark.browser,
+]
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -153,6 +157,7 @@ def add_student(stack: Stack, password: str | None) -> User:
             payment_verified=True,
             privacy_accepted=True,
             password_hash=hash_password(password) if password else None,
+            enrollments=[Enrollment(track="DP", name=email.split("@")[0])],
         )
         session.add(user)
         session.flush()
@@ -373,6 +378,51 @@ def test_cancelled_checkout_leads_back(stack: Stack, page: Page) -> None:
     page.goto(f"{stack.api.url}/payment/cancel")
     page.get_by_role("link", name="Back to the tracks").click()
     page.wait_for_url(re.compile(r"/get-started$"))
+
+
+def _pay_offline(stack: Stack, page: Page, track: str, email: str) -> None:
+    page.goto(f"{stack.api.url}/get-started")
+    page.locator(f'[data-track="{track}"]').get_by_role(
+        "button", name=re.compile(r"^Enroll in ")
+    ).click()
+    page.wait_for_url(re.compile(r"/checkout/local/"))
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Full name").fill("Pat Example")
+    page.get_by_role("button", name=re.compile(r"^Pay ")).click()
+    page.wait_for_url(re.compile(r"/payment/success\?session_id=cs_"))
+
+
+def test_a_second_track_and_a_duplicate_in_the_browser(stack: Stack, page: Page) -> None:
+    password = f"two tracks {stack.suffix} please"
+    student = add_student(stack, password=password)
+    _pay_offline(stack, page, "FSD", student.email.upper())
+    expect(page.get_by_role("heading", name="Welcome to ApraNova!")).to_be_visible(timeout=60_000)
+    added = stack.smtp.wait_for(
+        lambda m: student.email in str(m["To"]) and "dashboard" in str(m["Subject"]), timeout=120
+    )
+    assert "/dashboard" in body_of(added) and "set-password" not in body_of(added)
+
+    _pay_offline(stack, page, "FSD", student.email)
+    expect(page.get_by_role("heading", name="You already hold this track")).to_be_visible(
+        timeout=60_000
+    )
+    expect(page.locator("#verify-problem")).to_contain_text("refunded in full")
+    stack.screenshot(page, "14-success-duplicate-refunded")
+
+    page.goto(f"{stack.api.url}/login")
+    page.get_by_label("Email").first.fill(student.email)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_label("Password", exact=True).press("Enter")
+    page.wait_for_url(re.compile(r"/dashboard$"))
+    expect(page.locator("#track-list li")).to_have_count(2)
+    expect(page.locator("#track-name")).to_have_text("Data Professional")
+    section = page.locator(f'[data-enrollment="{student.username}-fsd"]')
+    expect(section.get_by_role("heading", name="Full-Stack Developer")).to_be_visible()
+    expect(section.locator("[data-progress]")).to_contain_text(" steps done")
+    expect(section.locator("[data-tool] .status--ready")).to_have_count(
+        1, timeout=PROVISIONING_TIMEOUT_MS
+    )
+    stack.screenshot(page, "15-dashboard-two-tracks")
 
 
 def test_without_javascript_every_form_works_and_no_password_is_in_a_url(

@@ -52,7 +52,10 @@ from tests.support.operator_process import (
 )
 from tests.support.stripe_standin import StripeStandIn
 
-pytestmark = [pytest.mark.cluster, pytest.mark.postgres]
+pytestmark = [
+    pytest.mark.cluster,
+    pytest.mark.postgres,
+]
 
 RUN = secrets.token_hex(4)
 LABEL = f"apranova.io/test-run={RUN}"
@@ -220,7 +223,7 @@ def test_twenty_concurrent_deliveries_across_two_processes(
     assert _count(database_url, ProcessedEvent, ProcessedEvent.id == same["id"]) == 1
     user_id = select(User.id).where(User.email == email).scalar_subquery()
     assert _count(database_url, StudentProgress, StudentProgress.user_id == user_id) == 13
-    username = f"t{RUN}-race"
+    username = f"t{RUN}-race-dp"
     enrollment = get_enrollment(objects, username)
     assert enrollment is not None
     assert enrollment["metadata"]["labels"]["apranova.io/test-run"] == RUN
@@ -270,6 +273,7 @@ def test_full_path_to_ready_then_refund_suspends(
 ) -> None:
     email = f"t{RUN}-ada@example.com"
     username = f"t{RUN}-ada"
+    name = f"{username}-dp"
     session = _paid_checkout(apis[0], stripe, email)
     verify = f"{apis[1].url}/api/payments/verify-checkout-session/"
     assert _deliver(apis[1].url, _completed(session["id"])).status_code == 200
@@ -297,20 +301,18 @@ def test_full_path_to_ready_then_refund_suspends(
     body = wait_for(ready, 600, "the enrollment to be Ready", interval=3)
     assert (body["email"], body["track"], body["name"]) == (email, "DP", "Pay Test")
 
+    stripe.refund(session["payment_intent"])
     refund = {
         "id": "evt_refund_" + RUN,
         "type": "charge.refunded",
-        "data": {
-            "object": {"id": "ch_1", "payment_intent": session["payment_intent"], "refunded": True}
-        },
+        "data": {"object": stripe.charge_of(session["payment_intent"])},
     }
     assert _deliver(apis[0].url, refund).status_code == 200
-    spec = (get_enrollment(objects, username) or {})["spec"]
+    spec = (get_enrollment(objects, name) or {})["spec"]
     assert (spec["suspended"], spec["suspensionReason"]) == (True, "refunded")
     wait_for(
         lambda: (
-            ((get_enrollment(objects, username) or {}).get("status") or {}).get("phase")
-            == "Suspended"
+            ((get_enrollment(objects, name) or {}).get("status") or {}).get("phase") == "Suspended"
         ),
         300,
         "the enrollment to be Suspended",
@@ -356,10 +358,10 @@ def test_cluster_outage_is_repaired(
     answer = handle_delivery(services, payload, sign_payload(SECRET, payload))
     assert answer.status == 503
     assert _count(database_url, User, User.email == email) == 1
-    assert get_enrollment(objects, f"t{RUN}-outage") is None
+    assert get_enrollment(objects, f"t{RUN}-outage-fsd") is None
     services.kube = KubeCluster(str(tmp_path / "kubeconfig"))
     assert repair_once(services) >= 1
-    enrollment = get_enrollment(objects, f"t{RUN}-outage")
+    enrollment = get_enrollment(objects, f"t{RUN}-outage-fsd")
     assert enrollment is not None and enrollment["spec"]["track"] == "FSD"
     assert enrollment["metadata"]["labels"]["apranova.io/test-run"] == RUN
     services.engine.dispose()

@@ -28,6 +28,19 @@ from tests.unit.api.test_payments_flow import (  # noqa: F401  (collected here o
     test_unpaid_session_waits_for_async_success_in_any_order,
     test_verify_completes_fulfilment_when_the_webhook_is_late,
 )
+from tests.unit.api.test_purchases_flow import (  # noqa: F401  (on PostgreSQL)
+    test_a_dispute_before_fulfilment_is_applied_at_fulfilment,
+    test_a_duplicate_refund_during_a_stripe_outage_is_made_later,
+    test_a_failed_refund_lifts_the_suspension_it_caused,
+    test_a_late_older_partial_refund_event_leaves_the_payment_refunded,
+    test_a_lost_dispute_revokes_and_a_new_purchase_reinstates,
+    test_a_second_track_with_the_same_email_is_a_second_enrollment,
+    test_buying_a_held_track_again_is_refunded_automatically,
+    test_the_dispute_lifecycle,
+)
+from tests.unit.api.test_purchases_migration import (  # noqa: F401  (on PostgreSQL)
+    test_migration_0003_carries_one_track_rows_over,
+)
 
 pytestmark = [pytest.mark.postgres]
 

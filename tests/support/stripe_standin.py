@@ -17,7 +17,18 @@ Endpoints:
 - ``POST /v1/checkout/sessions`` creates an open, unpaid session;
 - ``GET /v1/checkout/sessions/{id}`` (``expand[]=payment_intent`` expands the payment intent);
 - ``POST /_test/sessions/{id}/complete`` with JSON ``{email, name, paid}`` is the test-control
-  way to finish a checkout (also :meth:`StripeStandIn.complete` in-process).
+  way to finish a checkout (also :meth:`StripeStandIn.complete` in-process);
+- ``GET /v1/charges/{id}``, ``GET /v1/disputes/{id}``, ``GET /v1/refunds/{id}`` and
+  ``POST /v1/refunds`` (``payment_intent`` or ``charge``, optional ``amount``, ``reason``,
+  ``metadata``; ``Idempotency-Key`` replay; 400 ``charge_already_refunded``). A paid checkout
+  gets a charge; :meth:`StripeStandIn.refund`, :meth:`~StripeStandIn.fail_refund`,
+  :meth:`~StripeStandIn.open_dispute` and :meth:`~StripeStandIn.set_dispute_status` change it as
+  Stripe would and return the Refund or Dispute object for an event's ``data.object``.
+
+Objects carry the fields of Stripe's API reference that the product reads: a Charge has
+``amount``, ``amount_refunded``, ``refunded``, ``disputed`` and a nullable ``payment_intent``; a
+Dispute ``charge``, a nullable ``payment_intent``, ``status``, ``reason`` and ``amount``; a Refund
+``charge``, ``payment_intent``, ``amount``, ``status`` and ``reason``.
 
 :meth:`StripeStandIn.inject` makes the next matching requests answer a given Stripe error (after
 stripe-mock has checked them), for tests of Stripe's refusals and outages.
@@ -100,6 +111,9 @@ class StripeStandIn:
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     payment_intents: dict[str, dict[str, Any]] = field(default_factory=dict)
     idempotent: dict[str, dict[str, Any]] = field(default_factory=dict)
+    charges: dict[str, dict[str, Any]] = field(default_factory=dict)
+    refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
+    disputes: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -246,6 +260,8 @@ class StripeStandIn:
                 customer_details={**session["details_fixture"], "email": email, "name": name},
                 payment_intent=intent_id,
             )
+            if paid:
+                self._charge_intent(intent_id)
             return self._session_view(session, [])
 
     def settle(self, session_id: str, succeeded: bool) -> dict[str, Any]:
@@ -257,6 +273,7 @@ class StripeStandIn:
             intent["amount_received"] = intent["amount"] if succeeded else 0
             if succeeded:
                 session["payment_status"] = "paid"
+                self._charge_intent(session["payment_intent"])
             return self._session_view(session, [])
 
     def expire(self, session_id: str) -> dict[str, Any]:
@@ -265,6 +282,106 @@ class StripeStandIn:
             session = self.sessions[session_id]
             session.update(status="expired", url=None)
             return self._session_view(session, [])
+
+    def _charge_intent(self, intent_id: str) -> dict[str, Any]:
+        """The succeeded charge of a payment intent (created on first call)."""
+        intent = self.payment_intents[intent_id]
+        if intent.get("latest_charge") in self.charges:
+            return self.charges[intent["latest_charge"]]
+        charge_id = "ch_test_" + secrets.token_hex(12)
+        self.charges[charge_id] = {
+            "id": charge_id,
+            "object": "charge",
+            "amount": intent["amount"],
+            "amount_captured": intent["amount"],
+            "amount_refunded": 0,
+            "captured": True,
+            "currency": intent["currency"],
+            "disputed": False,
+            "paid": True,
+            "payment_intent": intent_id,
+            "refunded": False,
+            "status": "succeeded",
+            "metadata": dict(intent["metadata"]),
+        }
+        intent.update(status="succeeded", latest_charge=charge_id)
+        return self.charges[charge_id]
+
+    def charge_of(self, intent_id: str) -> dict[str, Any]:
+        """A copy of the payment intent's charge."""
+        with self.lock:
+            return dict(self._charge_intent(intent_id))
+
+    def _create_refund(self, charge: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+        remaining = charge["amount"] - charge["amount_refunded"]
+        amount = int(params.get("amount") or remaining)
+        refund_id = "re_test_" + secrets.token_hex(12)
+        refund = {
+            "id": refund_id,
+            "object": "refund",
+            "amount": amount,
+            "charge": charge["id"],
+            "currency": charge["currency"],
+            "payment_intent": charge["payment_intent"],
+            "reason": params.get("reason"),
+            "status": "succeeded",
+            "metadata": params.get("metadata") or {},
+        }
+        self.refunds[refund_id] = refund
+        charge["amount_refunded"] += amount
+        charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
+        return refund
+
+    def refund(self, intent_id: str, amount: int | None = None) -> dict[str, Any]:
+        """Refund (part of) a payment, as support would in the Dashboard; the Refund object."""
+        with self.lock:
+            charge = self._charge_intent(intent_id)
+            return dict(self._create_refund(charge, {"amount": amount}))
+
+    def fail_refund(self, refund_id: str) -> dict[str, Any]:
+        """A refund the bank returned: ``failed``, its amount back on the charge."""
+        with self.lock:
+            refund = self.refunds[refund_id]
+            charge = self.charges[refund["charge"]]
+            refund["status"] = "failed"
+            charge["amount_refunded"] -= refund["amount"]
+            charge["refunded"] = False
+            return dict(refund)
+
+    def open_dispute(
+        self,
+        intent_id: str,
+        status: str = "needs_response",
+        reason: str = "fraudulent",
+        with_payment_intent: bool = True,
+    ) -> dict[str, Any]:
+        """A dispute (or, with a ``warning_`` status, an inquiry) on the payment's charge.
+
+        ``with_payment_intent=False``: the Dispute's ``payment_intent`` is null, as Stripe sends
+        for charges made without one; the product must resolve it through ``charge``.
+        """
+        with self.lock:
+            charge = self._charge_intent(intent_id)
+            dispute_id = "dp_test_" + secrets.token_hex(12)
+            self.disputes[dispute_id] = {
+                "id": dispute_id,
+                "object": "dispute",
+                "amount": charge["amount"],
+                "charge": charge["id"],
+                "currency": charge["currency"],
+                "payment_intent": intent_id if with_payment_intent else None,
+                "reason": reason,
+                "status": status,
+                "is_charge_refundable": False,
+            }
+            charge["disputed"] = True
+            return dict(self.disputes[dispute_id])
+
+    def set_dispute_status(self, dispute_id: str, status: str) -> dict[str, Any]:
+        """Move a dispute on (``under_review``, ``won``, ``lost``, ``warning_closed``...)."""
+        with self.lock:
+            self.disputes[dispute_id]["status"] = status
+            return dict(self.disputes[dispute_id])
 
     def _session_view(self, session: dict[str, Any], expand: list[str]) -> dict[str, Any]:
         view = {k: v for k, v in session.items() if k not in _INTERNAL_FIELDS}
@@ -346,7 +463,46 @@ class StripeStandIn:
                 query = parse_form(parts.query)
                 expand = query.get("expand") or []
                 return _send(handler, 200, self._session_view(stored, expand))
-        return _send(handler, 404, _error(f"Unrecognized request URL ({method}: {parts.path})"))
+            return self._dispatch_money(handler, method, parts.path, raw)
+
+    def _dispatch_money(
+        self, handler: BaseHTTPRequestHandler, method: str, path: str, raw: str
+    ) -> None:
+        """Charges, disputes and refunds (called with the lock held)."""
+        stores = {"charges": self.charges, "disputes": self.disputes, "refunds": self.refunds}
+        match = re.fullmatch(r"/v1/(charges|disputes|refunds)/([A-Za-z0-9_]+)", path)
+        if method == "GET" and match:
+            kind, object_id = match.groups()
+            self.requests.append(("GET", kind[:-1]))
+            found = stores[kind].get(object_id)
+            if found is None:
+                message = f"No such {kind[:-1]}: '{object_id}'"
+                return _send(handler, 404, _error(message, param="id"))
+            return _send(handler, 200, found)
+        if method == "POST" and path == "/v1/refunds":
+            self.requests.append(("POST", "refunds"))
+            key = handler.headers.get("Idempotency-Key")
+            if self._idempotent_replay(handler, key, raw):
+                return None
+            params = parse_form(raw)
+            intent = self.payment_intents.get(params.get("payment_intent") or "")
+            charge = (
+                self._charge_intent(intent["id"])
+                if intent
+                else self.charges.get(params.get("charge") or "")
+            )
+            if charge is None:
+                return _send(handler, 404, _error("No such charge or payment_intent", param="id"))
+            if charge["refunded"]:
+                error = _error(f"Charge {charge['id']} has already been refunded.")
+                error["error"]["code"] = "charge_already_refunded"
+                return _send(handler, 400, error)
+            refund = self._create_refund(charge, params)
+            if key:
+                self.idempotent[key] = refund
+                self._idempotency_params[key] = hashlib.sha256(raw.encode()).hexdigest()
+            return _send(handler, 200, refund)
+        return _send(handler, 404, _error(f"Unrecognized request URL ({method}: {path})"))
 
 
 def _error(message: str, kind: str = "invalid_request_error", param: str | None = None) -> dict:

@@ -86,6 +86,37 @@ def password_reset_email(
     return _message(sender, to, "Reset your ApraNova password", body)
 
 
+def track_added_email(*, sender: str, to: str, name: str, track: str, links: Links) -> EmailMessage:
+    """A track bought by a student who already has an account: where to find it."""
+    track_name = TRACK_NAMES.get(track, track)
+    body = (
+        f"Hello {name or 'there'},\n\n"
+        f"Your payment for the {track_name} track is confirmed. Its environment is being "
+        "prepared and appears on your dashboard beside your other tracks:\n"
+        f"{links.dashboard}\n\n"
+        f"Log in with your usual email and password: {links.login}\n"
+    )
+    return _message(sender, to, f"{track_name} is on its way to your dashboard", body)
+
+
+def duplicate_refund_email(
+    *, sender: str, to: str, name: str, track: str, amount: int, currency: str, links: Links
+) -> EmailMessage:
+    """A purchase of a track the student already holds: the money went back in full.
+
+    ``amount`` is in the currency's minor unit (cents).
+    """
+    track_name = TRACK_NAMES.get(track, track)
+    body = (
+        f"Hello {name or 'there'},\n\n"
+        f"You already have the {track_name} track, so we did not charge you twice: your "
+        f"payment of {amount / 100:.2f} {currency.upper()} has been refunded in full. Your bank "
+        "usually shows the refund within 5 to 10 business days.\n\n"
+        f"Your {track_name} environment is unchanged: {links.dashboard}\n"
+    )
+    return _message(sender, to, f"Refunded: you already have {track_name}", body)
+
+
 def payment_failed_email(
     *, sender: str, to: str, name: str, track: str, reason: str, links: Links
 ) -> EmailMessage:

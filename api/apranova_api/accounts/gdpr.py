@@ -7,16 +7,23 @@ to the account is deleted with it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import inspect, select, update
+from sqlalchemy import delete, inspect, select, update
 from sqlalchemy.orm import Session
 
 from apranova_api.accounts.models import AccountSession, LoginFailure, OutboxMessage, PasswordToken
 from apranova_api.accounts.throttle import account_key, clear_account_failures
-from apranova_api.models import AuditLog, LocalCheckoutSession, Payment, StudentProgress, User
+from apranova_api.models import (
+    AuditLog,
+    Enrollment,
+    LocalCheckoutSession,
+    Payment,
+    StudentProgress,
+    User,
+)
 
 PERSONAL_FIELDS = frozenset({"email", "name", "username", "customer_email", "customer_name"})
 SECRET_COLUMNS = frozenset({"password_hash", "token_hash"})
@@ -41,9 +48,13 @@ def without_personal_fields(details: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def export_data(
-    session: Session, user: User, enrollment: Mapping[str, Any] | None
+    session: Session, user: User, enrollments: Sequence[Mapping[str, Any]]
 ) -> dict[str, Any]:
-    """Everything held about ``user``, as JSON-ready data."""
+    """Everything held about ``user``, as JSON-ready data.
+
+    ``enrollment`` is the first StudentEnrollment object (as before several tracks existed),
+    ``enrollments`` every one; ``enrollment_rows`` the database's enrollment rows.
+    """
 
     def rows(model: Any, *where: Any) -> list[dict[str, Any]]:
         return [row_dict(row) for row in session.scalars(select(model).where(*where))]
@@ -62,15 +73,20 @@ def export_data(
         "checkout_sessions": rows(
             LocalCheckoutSession, LocalCheckoutSession.customer_email == user.email
         ),
-        "enrollment": dict(enrollment) if enrollment is not None else None,
+        "enrollment": dict(enrollments[0]) if enrollments else None,
+        "enrollments": [dict(enrollment) for enrollment in enrollments],
+        "enrollment_rows": rows(Enrollment, Enrollment.user_id == user.id),
     }
 
 
 def delete_account(session: Session, user: User) -> None:
     """Delete ``user`` and what belongs to it; anonymise what accounting keeps."""
     session.execute(
-        update(Payment).where(Payment.user_id == user.id).values(user_id=None, email=None)
+        update(Payment)
+        .where(Payment.user_id == user.id)
+        .values(user_id=None, email=None, enrollment_id=None)
     )
+    session.execute(delete(Enrollment).where(Enrollment.user_id == user.id))
     session.execute(
         update(LocalCheckoutSession)
         .where(LocalCheckoutSession.customer_email == user.email)

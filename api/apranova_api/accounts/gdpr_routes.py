@@ -7,33 +7,36 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Response
 from fastapi.responses import JSONResponse
 
+from apranova_api.accounts.enrollments import held_tracks
 from apranova_api.accounts.gdpr import delete_account, export_data
 from apranova_api.accounts.route_helpers import audit, clear_session_cookie
 from apranova_api.adapters.kube import KubeUnavailableError
 from apranova_api.deps import CurrentUser, ServicesDep
 from apranova_api.models import User
 from apranova_api.services import Services
-from apranova_contract.names import enrollment_name
 
 router = APIRouter()
 
 
-def _enrollment_object(services: Services, user: User) -> dict[str, Any] | None:
-    view = services.status_cache.get(enrollment_name(user.username))
-    if view is not None:
-        return dict(view.raw)
-    try:
-        return services.kube.get_enrollment(enrollment_name(user.username))
-    except KubeUnavailableError as error:
-        raise HTTPException(503, "The cluster is unreachable; try the export again.") from error
+def _enrollment_objects(services: Services, user: User) -> list[dict[str, Any]]:
+    objects = []
+    for held in held_tracks(services.sessions, user.id):
+        view = services.status_cache.get(held.name)
+        try:
+            found = dict(view.raw) if view else services.kube.get_enrollment(held.name)
+        except KubeUnavailableError as error:
+            raise HTTPException(503, "The cluster is unreachable; try the export again.") from error
+        if found is not None:
+            objects.append(found)
+    return objects
 
 
 @router.get("/api/accounts/export/")
 def export(user: CurrentUser, services: ServicesDep) -> JSONResponse:
     """Everything held about the student, as JSON."""
-    enrollment = _enrollment_object(services, user)
+    enrollments = _enrollment_objects(services, user)
     with services.sessions() as session, session.begin():
-        data = export_data(session, user, enrollment)
+        data = export_data(session, user, enrollments)
         audit(session, user.id, "account.exported", {})
     return JSONResponse(
         data,
@@ -52,20 +55,22 @@ def _delete_enrollment(services: Services, name: str) -> None:
 
 @router.delete("/api/accounts/me/", status_code=204)
 def delete_me(user: CurrentUser, services: ServicesDep) -> Response:
-    """Delete the account and its enrollment; payments stay, anonymised.
+    """Delete the account and its enrollments; payments stay, anonymised.
 
-    The enrollment goes first (the operator then removes the environment and the schema), so a
-    cluster outage deletes nothing. It is deleted once more after the commit in case a repair
-    pass re-created it in between.
+    The enrollments go first (the operator then removes each environment and schema), so a
+    cluster outage deletes nothing. They are deleted once more after the commit in case a repair
+    pass re-created one in between.
     """
-    name = enrollment_name(user.username)
-    _delete_enrollment(services, name)
+    names = [held.name for held in held_tracks(services.sessions, user.id)]
+    for name in names:
+        _delete_enrollment(services, name)
     with services.sessions() as session, session.begin():
         stored = session.get(User, user.id, with_for_update=True)
         if stored is not None:
             delete_account(session, stored)
             audit(session, None, "account.deleted", {"user_id": user.id})
-    _delete_enrollment(services, name)
+    for name in names:
+        _delete_enrollment(services, name)
     response = Response(status_code=204)
     clear_session_cookie(response, services)
     return response

@@ -91,6 +91,8 @@ class OutboxMessage(Base):
     recipient: Mapped[str | None] = mapped_column(String(320), nullable=True)
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    track: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    """The track a purchase email is about (``None``: the student's first track)."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)

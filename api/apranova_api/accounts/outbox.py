@@ -25,8 +25,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from apranova_api.accounts.clock import as_utc, utc_now
 from apranova_api.accounts.emails import (
     Links,
+    duplicate_refund_email,
     password_reset_email,
     payment_failed_email,
+    track_added_email,
     welcome_email,
 )
 from apranova_api.accounts.models import OutboxMessage
@@ -36,9 +38,15 @@ from apranova_api.accounts.password_tokens import (
     issue_password_token,
 )
 from apranova_api.accounts.settings import AccountsSettings
-from apranova_api.accounts.welcome import PASSWORD_RESET, WELCOME
+from apranova_api.accounts.welcome import (
+    DUPLICATE_REFUNDED,
+    PASSWORD_RESET,
+    TRACK_ADDED,
+    WELCOME,
+)
 from apranova_api.adapters.mail import parse_smtp_url, send_message
-from apranova_api.models import User
+from apranova_api.models import Enrollment, Payment, User
+from apranova_api.payments import purchases
 
 MESSAGES_PER_ROUND = 100
 
@@ -61,7 +69,7 @@ class InviteState:
 NO_INVITE = InviteState(invite=None, pending=False)
 
 InviteLookup = Callable[[str], InviteState]
-"""Username -> the state of the enrollment's Discord invite."""
+"""Enrollment name -> the state of that enrollment's Discord invite."""
 
 Sender = Callable[[EmailMessage], None]
 
@@ -140,7 +148,7 @@ class OutboxSender:
             if user is None or not user.is_active:
                 session.delete(message)
                 return True
-            invite = self._invite_of(user.username) if self._invite_of else NO_INVITE
+            invite = self._invite_for(session, user, message)
             if message.kind == WELCOME:
                 later = welcome_due_at(
                     message.created_at,
@@ -154,6 +162,17 @@ class OutboxSender:
                     return True
             self._attempt(session, message, user, invite.invite, now)
             return True
+
+    def _invite_for(self, session: Session, user: User, message: OutboxMessage) -> InviteState:
+        """The Discord invite of the enrollment the message is about (its track, else the
+        student's first)."""
+        if self._invite_of is None:
+            return NO_INVITE
+        query = select(Enrollment.name).where(Enrollment.user_id == user.id)
+        if message.track:
+            query = query.where(Enrollment.track == message.track)
+        name = session.scalars(query.order_by(Enrollment.id).limit(1)).first()
+        return self._invite_of(name) if name else NO_INVITE
 
     def _attempt_notice(self, message: OutboxMessage, now: datetime) -> None:
         """Send a payment notice to a buyer without an account (``recipient``, ``details``)."""
@@ -226,6 +245,35 @@ class OutboxSender:
                 token=token,
                 token_minutes=max(1, settings.reset_token_ttl_seconds // 60),
             )
+        track = message.track or user.track
+        if message.kind == TRACK_ADDED:
+            return track_added_email(
+                sender=settings.mail_from,
+                to=user.email,
+                name=user.name,
+                track=track,
+                links=self._links,
+            )
+        if message.kind == DUPLICATE_REFUNDED:
+            payment = session.scalars(
+                select(Payment)
+                .where(
+                    Payment.user_id == user.id,
+                    Payment.track == track,
+                    Payment.grant == purchases.DUPLICATE,
+                )
+                .order_by(Payment.id.desc())
+                .limit(1)
+            ).first()
+            return duplicate_refund_email(
+                sender=settings.mail_from,
+                to=user.email,
+                name=user.name,
+                track=track,
+                amount=payment.amount if payment else 0,
+                currency=payment.currency if payment else "usd",
+                links=self._links,
+            )
         ttl = timedelta(seconds=settings.set_password_token_ttl_seconds)
         token = issue_password_token(
             session, user_id=user.id, purpose=PURPOSE_SET_PASSWORD, ttl=ttl, now=now
@@ -234,7 +282,7 @@ class OutboxSender:
             sender=settings.mail_from,
             to=user.email,
             name=user.name,
-            track=user.track,
+            track=track,
             links=self._links,
             token=token,
             token_hours=max(1, settings.set_password_token_ttl_seconds // 3600),

@@ -6,27 +6,38 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException
 
+from apranova_api.accounts.enrollments import first_enrollment_name, held_tracks, track_summary
 from apranova_api.adapters.status_cache import EnrollmentView
 from apranova_api.curriculum import load_curriculum
 from apranova_api.deps import CurrentUser, ServicesDep
 from apranova_api.models import User
 from apranova_api.services import Services
-from apranova_contract.names import enrollment_name
 
 router = APIRouter()
 
 
 def enrollment_of(services: Services, user: User) -> EnrollmentView | None:
-    """The student's enrollment from the status cache; 503 until the cache has synced."""
+    """The student's first enrollment from the status cache; 503 until the cache has synced."""
     if not services.status_cache.synced:
         raise HTTPException(503, "Environment status is not available yet; retry in a few seconds.")
-    return services.status_cache.get(enrollment_name(user.username))
+    name = first_enrollment_name(services.sessions, user.id)
+    return services.status_cache.get(name) if name else None
+
+
+def tracks_of(services: Services, user: User) -> list[dict[str, Any]]:
+    """Every track the student holds, oldest first, with its environment's status."""
+    return [
+        track_summary(held, services.status_cache.get(held.name))
+        for held in held_tracks(services.sessions, user.id)
+    ]
 
 
 @router.get("/api/accounts/me/")
 def me(user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
-    """The logged-in student, the track and the enrollment's phase."""
-    view = services.status_cache.get(enrollment_name(user.username))
+    """The logged-in student and every track held (``enrollments``); the top-level ``track``,
+    ``enrollment_status`` and ``phase`` describe the first one, as for one-track clients."""
+    name = first_enrollment_name(services.sessions, user.id)
+    view = services.status_cache.get(name) if name else None
     return {
         "id": user.id,
         "email": user.email,
@@ -38,15 +49,25 @@ def me(user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
         "enrollment_status": user.enrollment_status,
         "payment_verified": user.payment_verified,
         "phase": view.phase if view else None,
+        "enrollments": tracks_of(services, user),
     }
 
 
 @router.get("/api/accounts/tools/")
 def tools(user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
-    """Each tool's name, URL and readiness, the Discord invite and the GitHub repository."""
+    """Each tool's name, URL and readiness, the Discord invite and the GitHub repository, from
+    the status cache: top level for the first track (one-track clients), ``enrollments`` for
+    every track."""
     view = enrollment_of(services, user)
+    tracks = tracks_of(services, user)
     if view is None:
-        return {"phase": None, "tools": [], "discord_invite": None, "github_repository": None}
+        return {
+            "phase": None,
+            "tools": [],
+            "discord_invite": None,
+            "github_repository": None,
+            "enrollments": tracks,
+        }
     return {
         "phase": view.phase,
         "tools": [
@@ -55,4 +76,5 @@ def tools(user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
         ],
         "discord_invite": view.discord_invite,
         "github_repository": view.github_repository,
+        "enrollments": tracks,
     }

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from apranova_api.accounts.clock import utc_now
+from apranova_api.accounts.enrollments import held_tracks
 from apranova_api.accounts.progress import (
     curriculum_view,
     project_of_step,
@@ -31,21 +32,29 @@ def _progress_states(
 
 
 @router.get("/api/curriculum/")
-def curriculum(user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
-    """The track's projects and steps, each locked, unlocked or done."""
+def curriculum(
+    user: CurrentUser, services: ServicesDep, track: str | None = None
+) -> dict[str, Any]:
+    """A track's projects and steps, each locked, unlocked or done: ``?track=`` one the student
+    holds (404 otherwise), by default the first."""
+    held = [h.track for h in held_tracks(services.sessions, user.id)] or [user.track]
+    wanted = track.upper() if track else held[0]
+    if wanted not in held:
+        raise HTTPException(404, f"You do not hold the track {track!r}.")
     with services.sessions() as session:
         rows = _progress_states(session, user.id)
     return curriculum_view(
-        load_curriculum(user.track), {step: row.status for step, row in rows.items()}
+        load_curriculum(wanted), {step: row.status for step, row in rows.items()}
     )
 
 
 @router.post("/api/progress/steps/{step_id}/complete")
 def complete_step(step_id: str, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
     """Mark an unlocked step done; finishing a project unlocks the next one."""
-    plan = load_curriculum(user.track)
-    if project_of_step(plan, step_id) is None:
-        raise HTTPException(404, f"Your track has no step {step_id!r}.")
+    plans = [load_curriculum(h.track) for h in held_tracks(services.sessions, user.id)]
+    plan = next((p for p in plans if project_of_step(p, step_id) is not None), None)
+    if plan is None:
+        raise HTTPException(404, f"Your tracks have no step {step_id!r}.")
     now = utc_now()
     with services.sessions() as session, session.begin():
         rows = _progress_states(session, user.id, lock=True)

@@ -15,6 +15,8 @@ from apranova_api.accounts.models import OutboxMessage
 
 WELCOME = "welcome"
 PASSWORD_RESET = "password_reset"
+TRACK_ADDED = "track_added"
+DUPLICATE_REFUNDED = "duplicate_refunded"
 
 
 def enqueue_welcome_email(session: Session, user: Any) -> None:
@@ -22,11 +24,19 @@ def enqueue_welcome_email(session: Session, user: Any) -> None:
     enqueue_email(session, user, WELCOME)
 
 
-def enqueue_email(session: Session, user: Any, kind: str) -> None:
-    """Queue an email of ``kind`` for ``user``; flushes first when the user has no id yet."""
+def enqueue_email(session: Session, user: Any, kind: str, track: str | None = None) -> None:
+    """Queue an email of ``kind`` for ``user`` (about ``track``, when it concerns one purchase);
+    flushes first when the user has no id yet."""
     if user.id is None:
         session.flush()
     now = utc_now()
     session.add(
-        OutboxMessage(user_id=user.id, kind=kind, created_at=now, next_attempt_at=now, attempts=0)
+        OutboxMessage(
+            user_id=user.id,
+            kind=kind,
+            track=track,
+            created_at=now,
+            next_attempt_at=now,
+            attempts=0,
+        )
     )

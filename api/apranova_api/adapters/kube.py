@@ -58,6 +58,8 @@ class Cluster(Protocol):
     def create_enrollment(self, body: dict[str, Any]) -> bool: ...
     def patch_enrollment_spec(self, name: str, spec: dict[str, Any]) -> None: ...
     def list_enrollment_names(self) -> set[str]: ...
+    def list_enrollment_suspensions(self) -> dict[str, bool]: ...
+    def get_namespace_labels(self, name: str) -> dict[str, str] | None: ...
     def delete_enrollment(self, name: str) -> bool: ...
 
 
@@ -170,6 +172,17 @@ class KubeCluster:
             raise KubeUnavailableError(f"list enrollments: {error.reason}") from error
         return {item["metadata"]["name"] for item in listing.get("items", [])}
 
+    def list_enrollment_suspensions(self) -> dict[str, bool]:
+        """Every enrollment's name and its ``spec.suspended``."""
+        try:
+            listing = self._call("list_cluster_custom_object", GROUP, VERSION, ENROLLMENT_PLURAL)
+        except ApiException as error:
+            raise KubeUnavailableError(f"list enrollments: {error.reason}") from error
+        return {
+            item["metadata"]["name"]: bool((item.get("spec") or {}).get("suspended"))
+            for item in listing.get("items", [])
+        }
+
     def delete_enrollment(self, name: str) -> bool:
         """Delete an enrollment (the operator removes the environment); ``False`` when absent."""
         try:
@@ -179,3 +192,18 @@ class KubeCluster:
                 return False
             raise KubeUnavailableError(f"delete enrollment {name}: {error.reason}") from error
         return True
+
+    def get_namespace_labels(self, name: str) -> dict[str, str] | None:
+        """The labels of namespace ``name`` (``{}`` when it has none), ``None`` when absent."""
+        try:
+            namespace = client.CoreV1Api(self._objects().api_client).read_namespace(
+                name, _request_timeout=REQUEST_TIMEOUT_SECONDS
+            )
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise KubeUnavailableError(f"get namespace {name}: {error.status}") from error
+        except (urllib3.exceptions.HTTPError, OSError) as error:
+            raise KubeUnavailableError(f"get namespace {name}: {error}") from error
+        metadata = namespace.metadata
+        return dict((metadata.labels if metadata else None) or {})

@@ -17,12 +17,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from apranova_api.models import LocalCheckoutSession
 from apranova_api.payments.enrollment import LOCAL_SESSION_PREFIX
 from apranova_api.payments.gateway import (
+    ChargeNotFoundError,
     CheckoutRequest,
     CheckoutSnapshot,
     CreatedSession,
+    RefundRequest,
     SessionNotFoundError,
     snapshot_from_session,
 )
+from apranova_api.payments.purchases import ChargeFacts, DisputeFacts
 
 SESSION_ID_PLACEHOLDER = "{CHECKOUT_SESSION_ID}"
 
@@ -124,3 +127,15 @@ class LocalGateway:
                 row.customer_name = name
                 row.payment_intent_id = "pi_local_" + secrets.token_hex(12)
             return session_object(row)
+
+    def retrieve_charge(self, charge_id: str) -> ChargeFacts:
+        """Offline checkouts make no charges, so none is ever found."""
+        raise ChargeNotFoundError(charge_id)
+
+    def retrieve_dispute(self, dispute_id: str) -> DisputeFacts:
+        """Offline checkouts make no charges, so no dispute is ever found."""
+        raise ChargeNotFoundError(dispute_id)
+
+    def create_refund(self, request: RefundRequest) -> str:
+        """Offline checkouts take no money: the refund is only a record, named by its key."""
+        return f"re_local_{request.idempotency_key}"

@@ -15,14 +15,17 @@ from typing import Any
 import stripe
 
 from apranova_api.payments.gateway import (
+    ChargeNotFoundError,
     CheckoutRequest,
     CheckoutSnapshot,
     CreatedSession,
     GatewayRejectedError,
     GatewayUnavailableError,
+    RefundRequest,
     SessionNotFoundError,
     snapshot_from_session,
 )
+from apranova_api.payments.purchases import ChargeFacts, DisputeFacts, charge_facts, dispute_facts
 from apranova_api.payments.stripe_api import STRIPE_API_VERSION
 
 TEMPORARY_STATUSES = frozenset({401, 409, 429})
@@ -106,3 +109,38 @@ class StripeGateway:
                 raise SessionNotFoundError(session_id) from error
             raise classify_stripe_error(error) from error
         return snapshot_from_session(session.to_dict())
+
+    def retrieve_charge(self, charge_id: str) -> ChargeFacts:
+        try:
+            charge = self._client.v1.charges.retrieve(charge_id)
+        except stripe.StripeError as error:
+            raise _lookup_error(charge_id, error) from error
+        return charge_facts(charge.to_dict())
+
+    def retrieve_dispute(self, dispute_id: str) -> DisputeFacts:
+        try:
+            dispute = self._client.v1.disputes.retrieve(dispute_id)
+        except stripe.StripeError as error:
+            raise _lookup_error(dispute_id, error) from error
+        return dispute_facts(dispute.to_dict())
+
+    def create_refund(self, request: RefundRequest) -> str:
+        try:
+            refund = self._client.v1.refunds.create(
+                params={
+                    "payment_intent": request.payment_intent_id,
+                    "reason": request.reason,  # type: ignore[typeddict-item]
+                    "metadata": dict(request.metadata),
+                },
+                options={"idempotency_key": request.idempotency_key},
+            )
+        except stripe.StripeError as error:
+            raise classify_stripe_error(error) from error
+        return str(refund.id)
+
+
+def _lookup_error(object_id: str, error: stripe.StripeError) -> Exception:
+    """Not found for a 404, else as :func:`classify_stripe_error` says."""
+    if error.http_status == 404:
+        return ChargeNotFoundError(object_id)
+    return classify_stripe_error(error)

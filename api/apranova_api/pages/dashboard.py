@@ -1,23 +1,28 @@
 """``/dashboard``: the student's home, rendered by the server from the session.
 
-The page shows the track, a card per tool with its readiness, the GitHub repository (tracks
-with the GitHub integration), the current project with its "Mark done" forms and the whole
-curriculum. Two parts are also served alone (``/dashboard/parts/tools`` and
-``/dashboard/parts/curriculum``) so the page's script can refresh them in place; without
-JavaScript the student reloads the page, which a ``<noscript>`` note says.
+The page shows every track the student holds (a suspended one says why), and per track a card
+per tool with its readiness, the GitHub repository (tracks with the GitHub integration), the
+current project with its "Mark done" forms and the whole curriculum. Two parts of each track are
+also served alone (``/dashboard/parts/tools`` and ``/dashboard/parts/curriculum``, with
+``?enrollment=`` for a track after the first) so the page's script can refresh them in place;
+without JavaScript the student reloads the page, which a ``<noscript>`` note says.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from apranova_api.accounts.profile_routes import tools as tools_api
+from apranova_api.accounts.profile_routes import tracks_of
+from apranova_api.accounts.progress import project_of_step
 from apranova_api.accounts.progress_routes import curriculum as curriculum_api
 from apranova_api.adapters.kube import KubeUnavailableError
+from apranova_api.curriculum import load_curriculum
 from apranova_api.deps import (
     OptionalUser,
     ServicesDep,
@@ -27,9 +32,11 @@ from apranova_api.deps import (
 )
 from apranova_api.models import User
 from apranova_api.pages.dashboard_view import (
+    PAUSED_STATUS,
     current_project,
     first_name,
     progress_percent,
+    suspension_text,
     tool_cards,
     tools_status,
 )
@@ -59,32 +66,50 @@ def cached_track_lister(request: Request) -> TrackLister:
 Tracks = Annotated[TrackLister, Depends(cached_track_lister)]
 
 
-def tools_context(user: User, services: Services, list_tracks: TrackLister) -> dict[str, Any]:
-    """The tool cards, their summary sentence and the integrations' links."""
+def held_summaries(user: User, services: Services) -> list[dict[str, Any]]:
+    """Every track the student holds (``/api/accounts/me/``'s ``enrollments``), oldest first; a
+    student without enrollment rows (none granted yet) sees their account's track."""
+    held = tracks_of(services, user)
+    if held:
+        return held
+    return [
+        {
+            "enrollment": None,
+            "track": user.track,
+            "track_name": track_display_name(user.track),
+            "suspended": False,
+            "suspension_reason": None,
+            "phase": None,
+            "tools": [],
+            "discord_invite": None,
+            "github_repository": None,
+        }
+    ]
+
+
+def tools_context(
+    held: Mapping[str, Any], available: bool, list_tracks: TrackLister
+) -> dict[str, Any]:
+    """One track's tool cards, their summary sentence and the integrations' links."""
     try:
-        expected = track_tools(list_tracks()).get(user.track, [])
+        expected = track_tools(list_tracks()).get(held["track"], [])
     except KubeUnavailableError as error:
         log.warning("listing tracks for /dashboard failed: %s", error)
         expected = []
-    try:
-        status = tools_api(user, services)
-        available = True
-    except HTTPException:
-        status, available = {"phase": None, "tools": []}, False
-    cards = tool_cards(expected, status["tools"], status["phase"])
+    reported = held["tools"] if available else []
+    cards = tool_cards(expected, reported, held["phase"] if available else None)
     all_ready = bool(cards) and all(card.ready for card in cards)
     return {
         "cards": cards,
         "all_ready": all_ready,
-        "tools_status": tools_status(cards, available),
-        "github_repository": status.get("github_repository"),
-        "discord_invite": status.get("discord_invite"),
+        "tools_status": PAUSED_STATUS if held["suspended"] else tools_status(cards, available),
+        "github_repository": held.get("github_repository") if available else None,
     }
 
 
-def curriculum_context(user: User, services: Services) -> dict[str, Any]:
-    """The current project (shown once, with its "Mark done" forms) and the curriculum."""
-    plan = curriculum_api(user, services)
+def curriculum_context(user: User, services: Services, track: str) -> dict[str, Any]:
+    """One track's current project (shown once, with its "Mark done" forms) and curriculum."""
+    plan = curriculum_api(user, services, track)
     current = current_project(plan["projects"])
     return {
         "plan": plan,
@@ -92,6 +117,63 @@ def curriculum_context(user: User, services: Services) -> dict[str, Any]:
         "is_first": bool(plan["projects"]) and current is plan["projects"][0],
         "percent": progress_percent(plan["progress"]),
     }
+
+
+def track_context(
+    user: User,
+    services: Services,
+    list_tracks: TrackLister,
+    held: Mapping[str, Any],
+    first: bool,
+) -> dict[str, Any]:
+    """Everything one track's part of the dashboard shows. The first track keeps the page's
+    plain element ids; each further track's ids end in ``-<enrollment>`` (``sfx``) and its
+    parts are fetched with ``?enrollment=<enrollment>`` (``part_query``)."""
+    enrollment = held["enrollment"]
+    return {
+        **tools_context(held, services.status_cache.synced, list_tracks),
+        **curriculum_context(user, services, held["track"]),
+        "enrollment": enrollment,
+        "track": held["track"],
+        "track_name": held["track_name"],
+        "suspended": held["suspended"],
+        "suspension_text": suspension_text(held["suspension_reason"]),
+        "sfx": "" if first else f"-{enrollment}",
+        "part_query": "" if first else "?" + urlencode({"enrollment": enrollment}),
+    }
+
+
+def track_contexts(
+    user: User, services: Services, list_tracks: TrackLister
+) -> list[dict[str, Any]]:
+    """:func:`track_context` of every track the student holds, oldest first."""
+    return [
+        track_context(user, services, list_tracks, held, index == 0)
+        for index, held in enumerate(held_summaries(user, services))
+    ]
+
+
+def one_track(
+    user: User, services: Services, list_tracks: TrackLister, enrollment: str | None
+) -> dict[str, Any]:
+    """The context of one track's part: ``enrollment`` names it (the first track when None);
+    404 for an enrollment the student does not hold."""
+    held = held_summaries(user, services)
+    if enrollment is None:
+        return track_context(user, services, list_tracks, held[0], True)
+    for index, summary in enumerate(held):
+        if summary["enrollment"] == enrollment:
+            return track_context(user, services, list_tracks, summary, index == 0)
+    raise HTTPException(404, f"You hold no enrollment {enrollment!r}.")
+
+
+def step_anchor(user: User, services: Services, step_id: str) -> str:
+    """The id of the "current project" heading of the track that has ``step_id`` (where the
+    page returns after "Mark done")."""
+    for index, held in enumerate(held_summaries(user, services)):
+        if index and project_of_step(load_curriculum(held["track"]), step_id) is not None:
+            return f"project-title-{held['enrollment']}"
+    return "project-title"
 
 
 def render_dashboard(
@@ -103,14 +185,14 @@ def render_dashboard(
     error: str | None = None,
     status: int = 200,
 ) -> Response:
-    """The whole dashboard page for ``user``."""
-    tools = tools_context(user, services, list_tracks)
+    """The whole dashboard page for ``user``: one part per track held."""
+    tracks = track_contexts(user, services, list_tracks)
+    invite = next((h["discord_invite"] for h in held_summaries(user, services)), None)
     context = {
-        **tools,
-        **curriculum_context(user, services),
+        "tracks": tracks,
         "first_name": first_name(user.name, user.email),
-        "track_name": track_display_name(user.track),
-        "discord_url": tools["discord_invite"] or pages_settings_of(request).discord_community_url,
+        "track_name": tracks[0]["track_name"],
+        "discord_url": invite or pages_settings_of(request).discord_community_url,
         "error": error,
         "tools_notice": pages_settings_of(request).tools_notice,
     }
@@ -133,17 +215,20 @@ def _logged_in(user: User | None) -> User:
     return user
 
 
-@router.get("/dashboard/parts/tools", response_class=HTMLResponse)
-def tools_part(
-    request: Request, services: ServicesDep, user: SessionUser, list_tracks: Tracks
+PART_TEMPLATES = {"tools": "_dashboard_tools.html", "curriculum": "_dashboard_curriculum.html"}
+
+
+@router.get("/dashboard/parts/{part}", response_class=HTMLResponse)
+def dashboard_part(
+    part: Literal["tools", "curriculum"],
+    request: Request,
+    services: ServicesDep,
+    user: SessionUser,
+    list_tracks: Tracks,
+    enrollment: str | None = None,
 ) -> Response:
-    """The tool cards alone (the page's script swaps them in while tools start); 401."""
-    context = tools_context(_logged_in(user), services, list_tracks)
-    return templates.TemplateResponse(request, "_dashboard_tools.html", context)
-
-
-@router.get("/dashboard/parts/curriculum", response_class=HTMLResponse)
-def curriculum_part(request: Request, services: ServicesDep, user: SessionUser) -> Response:
-    """The current project and curriculum alone (after "Mark done" in the script); 401."""
-    context = curriculum_context(_logged_in(user), services)
-    return templates.TemplateResponse(request, "_dashboard_curriculum.html", context)
+    """One track's tool cards (the page's script swaps them in while tools start) or current
+    project and curriculum (after "Mark done") alone: the first track's, or ``?enrollment=``'s;
+    401 without a session, 404 for an enrollment the student does not hold."""
+    context = {"t": one_track(_logged_in(user), services, list_tracks, enrollment)}
+    return templates.TemplateResponse(request, PART_TEMPLATES[part], context)

@@ -14,6 +14,7 @@ STARTING_NOTE = "Starting up: this usually takes a minute or two."
 PAUSED_NOTE = "Paused while your enrollment is suspended. Contact support to resume it."
 FAILED_NOTE = "This tool could not be set up. Please contact support."
 STATUS_UNAVAILABLE = "Your environment's status is not available yet."
+PAUSED_STATUS = "This track is suspended: its tools are paused."
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,12 @@ def tool_cards(
             )
         )
     return cards
+
+
+def suspension_text(reason: str | None) -> str:
+    """What a suspended track says about why (``reason`` is the enrollment's, if any)."""
+    because = f": {reason}" if reason else ""
+    return f"This track is suspended{because}. Its tools are stopped and your work is kept."
 
 
 def tools_status(cards: Sequence[ToolCard], available: bool) -> str:

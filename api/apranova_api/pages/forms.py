@@ -25,7 +25,7 @@ from apranova_api.accounts.routes import password_reset as password_reset_api
 from apranova_api.accounts.routes import set_password as set_password_api
 from apranova_api.adapters.kube import KubeUnavailableError
 from apranova_api.deps import OptionalUser, ServicesDep, TrackLister, track_lister
-from apranova_api.pages.dashboard import cached_track_lister, render_dashboard
+from apranova_api.pages.dashboard import cached_track_lister, render_dashboard, step_anchor
 from apranova_api.pages.form_views import (
     login_context,
     set_login_hint,
@@ -171,7 +171,7 @@ def complete_step_form(
     user: OptionalUser,
     list_tracks: Annotated[TrackLister, Depends(cached_track_lister)],
 ) -> Response:
-    """Mark a step done and show the dashboard again at the current project."""
+    """Mark a step done and show the dashboard again at that track's current project."""
     if user is None:
         return see_other("/login?next=%2Fdashboard")
     try:
@@ -185,7 +185,7 @@ def complete_step_form(
             error=detail_text(refusal),
             status=refusal.status_code,
         )
-    return see_other("/dashboard#project-title")
+    return see_other("/dashboard#" + step_anchor(user, services, step_id))
 
 
 @router.post("/get-started/checkout", response_class=HTMLResponse)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from apranova_api.payments.purchases import ChargeFacts, DisputeFacts
+
 
 class GatewayUnavailableError(RuntimeError):
     """Temporary: the provider could not be reached, timed out, failed (5xx) or rate-limited
@@ -23,6 +25,20 @@ class GatewayRejectedError(RuntimeError):
 
 class SessionNotFoundError(LookupError):
     """The provider does not know this checkout session."""
+
+
+class ChargeNotFoundError(LookupError):
+    """The provider does not know this charge or dispute."""
+
+
+@dataclass(frozen=True)
+class RefundRequest:
+    """A full refund of one payment (Stripe's Refunds API), made at most once per key."""
+
+    payment_intent_id: str
+    reason: str
+    idempotency_key: str
+    metadata: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -100,3 +116,12 @@ class CheckoutGateway(Protocol):
 
     def retrieve_session(self, session_id: str) -> CheckoutSnapshot:
         """The session as the provider knows it; raises :class:`SessionNotFoundError`."""
+
+    def retrieve_charge(self, charge_id: str) -> ChargeFacts:
+        """The charge as the provider knows it now; raises :class:`ChargeNotFoundError`."""
+
+    def retrieve_dispute(self, dispute_id: str) -> DisputeFacts:
+        """The dispute as the provider knows it now; raises :class:`ChargeNotFoundError`."""
+
+    def create_refund(self, request: RefundRequest) -> str:
+        """Refund the payment in full; returns the refund's id (the same for a repeated key)."""

@@ -11,6 +11,7 @@ states are in :mod:`apranova_api.payments.verify_states`. Never a login token.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -18,8 +19,14 @@ from sqlalchemy import or_, select, update
 
 from apranova_api.adapters.kube import KubeUnavailableError
 from apranova_api.metrics import STRIPE_CHECKS
-from apranova_api.models import Order, Payment, User, utcnow
-from apranova_api.payments.fulfil import fulfil_checkout_session, sync_enrollment
+from apranova_api.models import Enrollment, Order, Payment, User, utcnow
+from apranova_api.payments import purchases
+from apranova_api.payments.enrollment import is_terminating
+from apranova_api.payments.fulfil import (
+    fulfil_checkout_session,
+    refund_duplicate,
+    sync_enrollment,
+)
 from apranova_api.payments.gateway import SessionNotFoundError
 from apranova_api.payments.parking import parked_reason
 from apranova_api.payments.verify_states import (
@@ -31,15 +38,30 @@ from apranova_api.payments.verify_states import (
     decide,
 )
 from apranova_api.services import Services
-from apranova_contract.names import enrollment_name
 
 log = logging.getLogger(__name__)
 
 UNKNOWN = Verification(404, {"detail": "unknown checkout session"})
 
 
-def read_facts(services: Services, session_id: str) -> tuple[VerifyFacts, User | None] | None:
-    """The database's facts about ``session_id`` and its student; ``None`` when unknown."""
+@dataclass(frozen=True)
+class PurchaseRef:
+    """The purchase of a session: its student, the enrollment it concerns, whether it is a
+    duplicate (and its refund)."""
+
+    payment_id: int
+    user: User
+    enrollment_id: int
+    enrollment_name: str
+    track: str
+    duplicate: bool
+    refund_id: str | None
+
+
+def read_facts(
+    services: Services, session_id: str
+) -> tuple[VerifyFacts, PurchaseRef | None] | None:
+    """The database's facts about ``session_id`` and its purchase; ``None`` when unknown."""
     with services.sessions() as db:
         order = db.scalars(select(Order).where(Order.checkout_session_id == session_id)).first()
         payment = db.scalars(
@@ -48,15 +70,27 @@ def read_facts(services: Services, session_id: str) -> tuple[VerifyFacts, User |
         if order is None and payment is None:
             return None
         user = db.get(User, payment.user_id) if payment and payment.user_id else None
+        enrollment = (
+            db.get(Enrollment, payment.enrollment_id) if payment and payment.enrollment_id else None
+        )
         facts = VerifyFacts(
             order_status=order.status if order else None,
             failure_reason=order.failure_reason if order else None,
             parked_reason=parked_reason(db, session_id),
-            paid=user is not None,
+            paid=user is not None and enrollment is not None,
         )
-        if user is not None:
-            db.expunge(user)
-        return facts, user
+        if user is None or enrollment is None or payment is None:
+            return facts, None
+        db.expunge(user)
+        return facts, PurchaseRef(
+            payment_id=payment.id,
+            user=user,
+            enrollment_id=enrollment.id,
+            enrollment_name=enrollment.name,
+            track=enrollment.track,
+            duplicate=payment.grant == purchases.DUPLICATE,
+            refund_id=payment.refund_id,
+        )
 
 
 def claim_stripe_check(services: Services, session_id: str) -> bool:
@@ -99,29 +133,45 @@ def verify_checkout_session(services: Services, session_id: str) -> Verification
     found = read_facts(services, session_id)
     if found is None:
         return UNKNOWN
-    facts, user = found
-    if user is not None and facts.parked_reason is None:
-        enrollment = _cached_enrollment(services, enrollment_name(user.username))
+    facts, purchase = found
+    if purchase is not None and facts.parked_reason is None:
+        enrollment = _cached_enrollment(services, purchase.enrollment_name)
         if enrollment is None:
             try:
-                enrollment = services.kube.get_enrollment(enrollment_name(user.username))
+                enrollment = services.kube.get_enrollment(purchase.enrollment_name)
             except KubeUnavailableError:
                 enrollment = None
-        if enrollment is None:
+        if enrollment is None or is_terminating(enrollment):
             services.worker.submit_in_background(
-                "sync_enrollment", sync_enrollment, services, user.id, key=f"sync:{user.id}"
+                "sync_enrollment",
+                sync_enrollment,
+                services,
+                purchase.enrollment_id,
+                key=f"sync:{purchase.enrollment_id}",
             )
+        if purchase.duplicate and purchase.refund_id is None:
+            services.worker.submit_in_background(
+                "refund_duplicate",
+                refund_duplicate,
+                services,
+                purchase.payment_id,
+                key=f"refund:{purchase.payment_id}",
+            )
+        user = purchase.user
         student = {
             "email": user.email,
             "name": user.name,
             "username": user.username,
-            "track": user.track,
+            "track": purchase.track,
+            "enrollment": purchase.enrollment_name,
         }
         facts = VerifyFacts(
             order_status=facts.order_status,
             paid=True,
             enrollment=enrollment,
             student=student,
+            duplicate=purchase.duplicate,
+            refund_id=purchase.refund_id,
         )
     state = decide(facts)
     if state not in FINAL_STATES and not facts.paid and claim_stripe_check(services, session_id):

@@ -72,6 +72,10 @@ class VerifyFacts:
     paid: bool = False
     enrollment: dict[str, Any] | None = None
     student: dict[str, Any] = field(default_factory=dict)
+    duplicate: bool = False
+    """The student already held the track: this purchase is refunded (``refund_id`` once
+    Stripe accepted the refund)."""
+    refund_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -88,8 +92,10 @@ def decide(facts: VerifyFacts) -> VerifyState:
     if facts.parked_reason is not None:
         return VerifyState.REJECTED
     if facts.paid:
-        if facts.enrollment is None or _phase(facts.enrollment) == TERMINATING:
+        if facts.enrollment is None or _terminating(facts.enrollment):
             return VerifyState.PENDING
+        if facts.duplicate:
+            return VerifyState.REFUNDED_DUPLICATE if facts.refund_id else VerifyState.PENDING
         return VerifyState.ENROLLED
     if facts.order_status == ORDER_FAILED:
         return VerifyState.FAILED
@@ -100,8 +106,10 @@ def decide(facts: VerifyFacts) -> VerifyState:
     return VerifyState.PENDING
 
 
-def _phase(enrollment: dict[str, Any]) -> str:
-    return enrollment_view(enrollment).phase or PENDING_PHASE
+def _terminating(enrollment: dict[str, Any]) -> bool:
+    """Being deleted: marked for deletion, or its status already says so."""
+    deleting = (enrollment.get("metadata") or {}).get("deletionTimestamp")
+    return bool(deleting) or enrollment_view(enrollment).phase == TERMINATING
 
 
 def answer(state: VerifyState, facts: VerifyFacts) -> Verification:
@@ -126,11 +134,17 @@ def answer(state: VerifyState, facts: VerifyFacts) -> Verification:
             money=REJECTED_MONEY,
             detail=f"We received your payment but cannot set up your enrollment: {reason}.",
         )
-    elif state is VerifyState.ENROLLED and facts.enrollment is not None:
+    elif state in (VerifyState.ENROLLED, VerifyState.REFUNDED_DUPLICATE) and facts.enrollment:
         view = enrollment_view(facts.enrollment)
         body.update(
             facts.student,
             phase=view.phase or PENDING_PHASE,
             discordInvite=view.discord_invite,
         )
+        if state is VerifyState.REFUNDED_DUPLICATE:
+            body["refundId"] = facts.refund_id
+            body["detail"] = (
+                f"You are already enrolled in {facts.student.get('track', 'this track')}, so "
+                "this payment was refunded in full; we sent you an email about it."
+            )
     return Verification(HTTP_STATUS[state], body, headers)

@@ -11,7 +11,7 @@ The route runs :func:`handle_delivery` in the payment worker and waits for it at
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -24,19 +24,28 @@ from apranova_api.models import (
     ORDER_FAILED,
     ORDER_OPEN,
     ORDER_PROCESSING,
-    PAYMENT_DISPUTED,
-    PAYMENT_REFUNDED,
-    SUSPENDED,
     AuditLog,
-    ChargeAction,
+    Enrollment,
     Order,
     Payment,
     ProcessedEvent,
-    User,
 )
+from apranova_api.payments import purchases
 from apranova_api.payments.fulfil import EventRef, fulfil_checkout_session, sync_enrollment
-from apranova_api.payments.gateway import GatewayUnavailableError, SessionNotFoundError
+from apranova_api.payments.gateway import (
+    ChargeNotFoundError,
+    GatewayRejectedError,
+    GatewayUnavailableError,
+    SessionNotFoundError,
+)
 from apranova_api.payments.notices import enqueue_payment_failed_notice
+from apranova_api.payments.purchase_store import (
+    refresh_enrollment,
+    refresh_payment,
+    save_charge,
+    save_dispute,
+)
+from apranova_api.payments.purchases import ChargeFacts, DisputeFacts
 from apranova_api.payments.signature import InvalidWebhookError, verify_event
 from apranova_api.payments.transactions import run_in_transaction
 from apranova_api.services import Services
@@ -56,28 +65,6 @@ class WebhookAnswer:
     outcome: str
 
 
-@dataclass(frozen=True)
-class ChargeOutcome:
-    """What a refund or dispute means for the payment (pure decision)."""
-
-    payment_status: str
-    reason: str
-    suspend: bool
-
-
-def charge_outcome(event_type: str, obj: dict[str, Any]) -> ChargeOutcome:
-    """How a ``charge.refunded`` or ``charge.dispute.created`` affects the enrollment.
-
-    A partial refund is recorded but does not suspend; a full refund or any dispute does.
-    """
-    if event_type == "charge.dispute.created":
-        return ChargeOutcome(PAYMENT_DISPUTED, f"dispute: {obj.get('reason') or 'unknown'}", True)
-    amount = int(obj.get("amount") or 0)
-    refunded = int(obj.get("amount_refunded") or 0)
-    full = bool(obj.get("refunded")) or (amount > 0 and refunded >= amount)
-    return ChargeOutcome(PAYMENT_REFUNDED if full else "PARTIALLY_REFUNDED", "refunded", full)
-
-
 def _mark_processed(db: Session, event: EventRef) -> bool:
     """Record the event; ``False`` when it was already processed."""
     if db.get(ProcessedEvent, event.id) is not None:
@@ -87,48 +74,91 @@ def _mark_processed(db: Session, event: EventRef) -> bool:
     return True
 
 
-def record_charge_event(
-    db: Session, event: EventRef, payment_intent_id: str, outcome: ChargeOutcome
-) -> int | None:
-    """Apply a refund or dispute; returns the affected user id (to sync its enrollment)."""
-    payment = db.scalars(
-        select(Payment).where(Payment.payment_intent_id == payment_intent_id)
-    ).first()
-    if not _mark_processed(db, event):
-        return payment.user_id if payment else None
+def record_purchase_state(
+    db: Session, event: EventRef, charge: ChargeFacts, dispute: DisputeFacts | None
+) -> tuple[int | None, str]:
+    """Store what Stripe says now about a charge (and its dispute) and apply it to the purchase.
+
+    Returns the enrollment to sync (``None`` when the purchase is not fulfilled yet: the state
+    is kept and applied at fulfilment) and the payment's status. Safe to repeat: it always
+    starts from the latest state, so a redelivered or older event changes nothing.
+    """
+    _mark_processed(db, event)
+    save_charge(db, charge)
+    if dispute is not None:
+        save_dispute(
+            db,
+            replace(
+                dispute, payment_intent_id=dispute.payment_intent_id or charge.payment_intent_id
+            ),
+        )
+    db.flush()
+    payment = (
+        db.scalars(
+            select(Payment).where(Payment.payment_intent_id == charge.payment_intent_id)
+        ).first()
+        if charge.payment_intent_id
+        else None
+    )
     if payment is None:
-        if outcome.suspend and db.get(ChargeAction, payment_intent_id) is None:
-            db.add(
-                ChargeAction(
-                    payment_intent_id=payment_intent_id,
-                    payment_status=outcome.payment_status,
-                    reason=outcome.reason,
-                )
-            )
         db.add(
             AuditLog(
                 action="charge_event_before_fulfilment",
-                details={"event": event.type, "payment_intent_id": payment_intent_id},
+                details={
+                    "event": event.type,
+                    "charge": charge.id,
+                    "payment_intent_id": charge.payment_intent_id,
+                },
             )
         )
-        return None
-    payment.status = outcome.payment_status
-    user = db.get(User, payment.user_id) if payment.user_id else None
-    if user is not None and outcome.suspend:
-        user.enrollment_status = SUSPENDED
-        user.suspension_reason = outcome.reason
-    db.add(
-        AuditLog(
-            user_id=payment.user_id,
-            action="enrollment_suspended" if outcome.suspend else "payment_partially_refunded",
-            details={
-                "event": event.type,
-                "reason": outcome.reason,
-                "payment_intent_id": payment_intent_id,
-            },
+        return None, "recorded_before_fulfilment"
+    before = payment.status
+    status = refresh_payment(db, payment)
+    if status != before:
+        db.add(
+            AuditLog(
+                user_id=payment.user_id,
+                action="payment_status_changed",
+                details={
+                    "event": event.type,
+                    "payment_intent_id": payment.payment_intent_id,
+                    "from": before,
+                    "to": status,
+                },
+            )
         )
+    db.flush()
+    enrollment = db.get(Enrollment, payment.enrollment_id) if payment.enrollment_id else None
+    if enrollment is None:
+        return None, status
+    refresh_enrollment(db, enrollment)
+    return enrollment.id, status
+
+
+def handle_purchase_event(services: Services, ref: EventRef, obj: dict[str, Any]) -> WebhookAnswer:
+    """A refund, dispute or charge event: re-read the charge (and dispute) and apply it."""
+    reference = purchases.charge_reference(ref.type, obj)
+    if reference is None:
+        return WebhookAnswer(200, "ignored_no_charge")
+    try:
+        charge = services.gateway.retrieve_charge(reference.charge_id)
+        dispute = (
+            services.gateway.retrieve_dispute(reference.dispute_id)
+            if reference.dispute_id
+            else None
+        )
+    except ChargeNotFoundError:
+        log.warning("event %s names a charge or dispute Stripe does not know", ref.id)
+        return WebhookAnswer(200, "unknown_charge")
+    except GatewayRejectedError as error:
+        log.warning("event %s: Stripe refuses to show its charge for good: %s", ref.id, error)
+        return WebhookAnswer(200, "charge_refused")
+    enrollment_id, status = run_in_transaction(
+        services.sessions, lambda db: record_purchase_state(db, ref, charge, dispute)
     )
-    return user.id if user is not None else None
+    if enrollment_id is not None:
+        sync_enrollment(services, enrollment_id)
+    return WebhookAnswer(200, status.lower())
 
 
 ASYNC_FAILURE_REASON = "your bank did not complete the payment"
@@ -187,17 +217,8 @@ def handle_event(services: Services, event: dict[str, Any]) -> WebhookAnswer:
         if ref.type == "checkout.session.expired":
             run_in_transaction(services.sessions, lambda db: record_expiry(db, ref, obj))
             return WebhookAnswer(200, "order_expired")
-        if ref.type in ("charge.refunded", "charge.dispute.created"):
-            intent = obj.get("payment_intent")
-            if not isinstance(intent, str) or not intent:
-                return WebhookAnswer(200, "ignored_no_payment_intent")
-            outcome = charge_outcome(ref.type, obj)
-            user_id = run_in_transaction(
-                services.sessions, lambda db: record_charge_event(db, ref, intent, outcome)
-            )
-            if user_id is not None:
-                sync_enrollment(services, user_id)
-            return WebhookAnswer(200, "suspended" if outcome.suspend else "recorded")
+        if ref.type in purchases.PURCHASE_EVENTS:
+            return handle_purchase_event(services, ref, obj)
     except SessionNotFoundError:
         log.warning("event %s names an unknown checkout session", ref.id)
         return WebhookAnswer(200, "unknown_session")

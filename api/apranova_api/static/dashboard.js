@@ -1,5 +1,6 @@
-/* /dashboard: the server renders everything; this keeps the tool cards fresh while tools start
-   and marks steps done without reloading the page, keeping focus on the next step. */
+/* /dashboard: the server renders everything, one part per track held; this keeps each track's
+   tool cards fresh while tools start and marks steps done without reloading the page, keeping
+   focus on the next step of the same track. */
 "use strict";
 
 (function () {
@@ -29,22 +30,25 @@
     return fresh;
   }
 
-  function pollTools() {
-    if (document.getElementById("tools").dataset.allReady === "true") return;
+  /* Refresh one track's tool cards (the grid with this id) until all its tools are ready. */
+  function pollTools(id) {
+    const grid = document.getElementById(id);
+    if (!grid || grid.dataset.allReady === "true") return;
     window.setTimeout(async function () {
       try {
-        const tools = swap("tools", await fetchPart("/dashboard/parts/tools"));
+        const tools = swap(id, await fetchPart(grid.dataset.toolsPart));
         const allReady = tools.dataset.allReady === "true";
-        api.show(document.getElementById("tools-status"), tools.dataset.status, allReady ? "ok" : "wait");
+        api.show(document.getElementById(tools.dataset.statusId), tools.dataset.status, allReady ? "ok" : "wait");
       } catch (error) {
         if (error.message === "not logged in") return;
       }
-      pollTools();
+      pollTools(id);
     }, POLL_MS);
   }
 
   async function markDone(form) {
     const button = form.querySelector("button");
+    const panel = form.closest("[data-curriculum-part]");
     button.disabled = true;
     errorBox.textContent = "";
     const result = await api.postJson(
@@ -57,10 +61,10 @@
       button.focus();
       return;
     }
-    swap("curriculum-panel", await fetchPart("/dashboard/parts/curriculum"));
+    const fresh = swap(panel.id, await fetchPart(panel.dataset.curriculumPart));
     announcer.textContent = "“" + form.dataset.stepTitle + "” is done.";
-    const next = document.querySelector("#first-project form.mark-done button");
-    (next || document.getElementById("project-title")).focus();
+    const next = fresh.querySelector("[data-current-project] form.mark-done button");
+    (next || fresh.querySelector("[data-project-title]")).focus();
   }
 
   document.addEventListener("submit", function (event) {
@@ -72,5 +76,7 @@
     });
   });
 
-  pollTools();
+  document.querySelectorAll("[data-tools-part]").forEach(function (grid) {
+    pollTools(grid.id);
+  });
 })();

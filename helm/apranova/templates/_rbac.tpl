@@ -53,7 +53,8 @@ operator may create Events there and nowhere else. */}}
 {{- end }}
 
 {{/* The API's rules: it reads Tracks (checkout, the track cards), and creates, reads, lists and
-watches (the status cache), patches and deletes (GDPR erasure) StudentEnrollments. */}}
+watches (the status cache), patches and deletes (GDPR erasure) StudentEnrollments; it reads a
+namespace before naming an enrollment after it, so a namespace someone else owns is never chosen. */}}
 {{- define "apranova.apiRules" -}}
 - apiGroups: [apranova.io]
   resources: [tracks]
@@ -61,4 +62,7 @@ watches (the status cache), patches and deletes (GDPR erasure) StudentEnrollment
 - apiGroups: [apranova.io]
   resources: [studentenrollments]
   verbs: [get, list, watch, create, patch, delete]
+- apiGroups: [""]
+  resources: [namespaces]
+  verbs: [get]
 {{- end }}

@@ -106,17 +106,14 @@ def _failed(ctx: StepContext, schema: str, reason: str, message: str) -> StepRes
 
 
 def _target(ctx: StepContext, settings: DatabaseSettings) -> StudentDatabase:
-    return StudentDatabase.for_student(
-        str(ctx.spec["student"]["username"]), settings.database_name()
-    )
+    return StudentDatabase.for_student(ctx.enrollment_name, settings.database_name())
 
 
 async def reconcile(
     ctx: StepContext, settings: DatabaseSettings, pool: adapter.AdminPool
 ) -> StepResult:
     """Ensure the student's role, schema and ``student-database`` Secret exist and agree."""
-    username = str(ctx.spec["student"]["username"])
-    schema = names.schema_name(username)
+    schema = names.schema_name(ctx.enrollment_name)
     if not settings.configured:
         return _failed(ctx, schema, "NotConfigured", "STUDENT_DB_ADMIN_URL is not set")
     target = _target(ctx, settings)

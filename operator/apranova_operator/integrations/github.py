@@ -55,9 +55,12 @@ def auth_headers(token: str) -> dict[str, str]:
     }
 
 
-def repository_name(prefix: str, username: str) -> str:
-    """The student's repository name: ``prefix`` + username (a DNS label, valid on GitHub)."""
-    return f"{prefix}{username}"
+def repository_name(prefix: str, enrollment: str) -> str:
+    """An enrollment's repository name: ``prefix`` + its name (a DNS label, valid on GitHub).
+
+    For enrollments named after the username (before purchases) this is ``prefix`` + username.
+    """
+    return f"{prefix}{enrollment}"
 
 
 def is_login(value: str) -> bool:

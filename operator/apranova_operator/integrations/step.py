@@ -252,11 +252,10 @@ async def _github_part(
         )
     assert settings.github_org is not None and settings.github_template_repo is not None
     student = ctx.spec.get("student") or {}
-    username = str(student.get("username") or ctx.enrollment_name)
     login = student.get("githubUsername")
     recorded_name = integrations.get("githubRepositoryFullName")
     recorded_collaborator = integrations.get("githubCollaborator")
-    name = github.repository_name(settings.github_repository_prefix, username)
+    name = github.repository_name(settings.github_repository_prefix, ctx.enrollment_name)
     repository: github.Repository | None = None
     try:
         async with _github_client(settings) as send:
@@ -265,7 +264,7 @@ async def _github_part(
                 settings.github_template_repo,
                 settings.github_org,
                 name,
-                f"ApraNova {ctx.track_name} workspace of {username}",
+                f"ApraNova {ctx.track_name} workspace of {student.get('username')}",
                 recorded_name if isinstance(recorded_name, str) else None,
                 now,
             )
@@ -365,9 +364,8 @@ async def cleanup_integrations(
     recorded = integrations.get("githubRepositoryFullName")
     if settings.github_configured and (wanted(ctx.track_spec)[1] or isinstance(recorded, str)):
         assert settings.github_org is not None and settings.github_template_repo is not None
-        username = str((ctx.spec.get("student") or {}).get("username") or ctx.enrollment_name)
         derived = f"{settings.github_org}/"
-        derived += github.repository_name(settings.github_repository_prefix, username)
+        derived += github.repository_name(settings.github_repository_prefix, ctx.enrollment_name)
         full_name = recorded if isinstance(recorded, str) else derived
         try:
             async with _github_client(settings) as send:

@@ -44,7 +44,7 @@ class RenderContext:
 
     @property
     def namespace(self) -> str:
-        return names.namespace_name(self.username)
+        return names.namespace_name(self.enrollment_name)
 
     def labels(self) -> dict[str, str]:
         return labels.child_labels(
@@ -91,6 +91,12 @@ def render_context(
     username = spec.student.username
     if not names.is_dns_label(username, names.USERNAME_MAX):
         raise InvalidInput("InvalidUsername", f"username {username!r} is not a valid DNS label")
+    if not names.is_enrollment_name(metadata["name"], username):
+        raise InvalidInput(
+            "InvalidName",
+            f"enrollment name {metadata['name']!r} must be {username!r} or start with "
+            f"'{username}-' (at most {names.ENROLLMENT_NAME_MAX} characters)",
+        )
     enrollment_labels = metadata.get("labels") or {}
     return RenderContext(
         enrollment_name=metadata["name"],

@@ -149,7 +149,7 @@ def tool_host(ctx: RenderContext, tool: ToolSpec) -> str:
     settings = ctx.settings
     try:
         return names.tool_host(
-            settings.tool_host_template, tool.name, ctx.username, settings.base_domain
+            settings.tool_host_template, tool.name, ctx.enrollment_name, settings.base_domain
         )
     except ValueError as error:
         raise InvalidInput("InvalidHost", str(error)) from error

@@ -12,12 +12,14 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from apranova_api.accounts.welcome import enqueue_welcome_email
 from apranova_api.app import create_app
 from apranova_api.config import ApiSettings
 from apranova_api.db import make_engine, make_session_factory
 from apranova_api.migrate import upgrade_to_head
+from apranova_api.models import Enrollment, User
 from apranova_api.payments.fulfil import progress_rows
 from apranova_api.settings import Settings
 from tests.support.smtp import SmtpSink, body_of
@@ -105,3 +107,36 @@ def test_failures_are_throttled_per_client(api: tuple[TestClient, SmtpSink]) -> 
     assert _login(client, "wrong", "203.0.113.9", "other@example.com") == 401
     assert _login(client, PASSWORD, "203.0.113.9") == 429
     assert _login(client, PASSWORD, "203.0.113.10") == 200
+
+
+def test_every_track_is_listed_and_has_its_curriculum(api: tuple[TestClient, SmtpSink]) -> None:
+    client, sink = api
+    body = body_of(sink.wait_for(lambda m: m["To"] == "ada@example.com", timeout=30))
+    token = TOKEN_IN_LINK.search(body).group(1)
+    client.post("/api/accounts/set-password/", json={"token": token, "password": PASSWORD})
+    sessions = client.app.state.services.sessions  # type: ignore[attr-defined]
+    with sessions() as session, session.begin():
+        user = session.scalars(select(User)).one()
+        session.add(
+            Enrollment(
+                user_id=user.id,
+                track="DP",
+                name="ada-dp",
+                state="SUSPENDED",
+                suspension_reason="dispute: fraudulent",
+            )
+        )
+        session.add_all(progress_rows(user.id, "DP"))
+    assert _login(client, PASSWORD, "203.0.113.9") == 200
+    me = client.get("/api/accounts/me/").json()
+    assert (me["track"], me["enrollment_status"]) == ("FSD", "ENROLLED")
+    assert [(e["enrollment"], e["track"], e["suspended"]) for e in me["enrollments"]] == [
+        ("ada", "FSD", False),
+        ("ada-dp", "DP", True),
+    ]
+    assert me["enrollments"][1]["suspension_reason"] == "dispute: fraudulent"
+    assert client.get("/api/curriculum/").json()["track"] == "FSD"
+    assert client.get("/api/curriculum/?track=dp").json()["track"] == "DP"
+    assert client.get("/api/curriculum/?track=ML").status_code == 404
+    done = client.post("/api/progress/steps/dp-1-1-connect/complete")
+    assert done.status_code == 200 and done.json()["status"] == "done"

@@ -46,11 +46,13 @@ TRACKS = {
 
 @dataclass
 class MemoryCluster:
-    """Tracks and StudentEnrollments in memory; ``down`` makes every call fail; creating an
-    enrollment named in ``refused`` fails as the API server's 422 would (its message)."""
+    """Tracks, StudentEnrollments and namespace labels in memory; ``down`` makes every call fail;
+    creating an enrollment named in ``refused`` fails as the API server's 422 would (its
+    message)."""
 
     tracks: dict[str, dict[str, Any]] = field(default_factory=lambda: copy.deepcopy(TRACKS))
     enrollments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    namespaces: dict[str, dict[str, str]] = field(default_factory=dict)
     down: bool = False
     refused: dict[str, str] = field(default_factory=dict)
     creates: int = 0
@@ -90,6 +92,17 @@ class MemoryCluster:
         self._check()
         with self.lock:
             return set(self.enrollments)
+
+    def list_enrollment_suspensions(self) -> dict[str, bool]:
+        self._check()
+        with self.lock:
+            return {n: bool(e["spec"].get("suspended")) for n, e in self.enrollments.items()}
+
+    def get_namespace_labels(self, name: str) -> dict[str, str] | None:
+        self._check()
+        with self.lock:
+            labels = self.namespaces.get(name)
+            return dict(labels) if labels is not None else None
 
     def list_tracks(self) -> list[dict[str, Any]]:
         self._check()

@@ -212,7 +212,7 @@ def test_an_email_the_crd_would_refuse_is_rejected_before_any_write(
 
 def test_a_cluster_422_parks_one_fulfilment_and_repair_goes_on(database_url: str) -> None:
     with running_api(database_url) as h:
-        h.cluster.refused["ada"] = "spec.student.name: Too long"
+        h.cluster.refused["ada-dp"] = "spec.student.name: Too long"
         ada = _completed(h, "ada@example.com", paid=True)["id"]
         answer = h.deliver(event("checkout.session.completed", {"id": ada}))
         assert (answer.status_code, answer.json()["outcome"]) == (200, "parked")
@@ -221,10 +221,10 @@ def test_a_cluster_422_parks_one_fulfilment_and_repair_goes_on(database_url: str
         assert "422" in body["reason"]
         grace = _completed(h, "grace@example.com", paid=True)["id"]
         assert h.deliver(event("checkout.session.completed", {"id": grace})).status_code == 200
-        del h.cluster.enrollments["grace"]
+        del h.cluster.enrollments["grace-dp"]
         creates = h.cluster.creates
         assert repair_once(h.services) == 1
-        assert "grace" in h.cluster.enrollments and "ada" not in h.cluster.enrollments
+        assert "grace-dp" in h.cluster.enrollments and "ada-dp" not in h.cluster.enrollments
         assert h.cluster.creates == creates + 1
 
 

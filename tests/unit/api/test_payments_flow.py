@@ -121,7 +121,7 @@ def test_completed_event_fulfils_everything_once(database_url: str) -> None:
         with h.db() as db:
             emails = db.scalars(select(OutboxMessage.kind).where(OutboxMessage.user_id == user.id))
             assert list(emails) == ["welcome"]
-        enrollment = h.cluster.enrollments["ada-lovelace"]
+        enrollment = h.cluster.enrollments["ada-lovelace-dp"]
         assert enrollment["metadata"]["labels"] == {
             "apranova.io/test-run": "unit",
             "apranova.io/track": "DP",
@@ -143,7 +143,7 @@ def test_completed_event_fulfils_everything_once(database_url: str) -> None:
             },
             "suspended": False,
         }
-        h.cluster.enrollments["ada-lovelace"]["status"] = {"phase": "Ready"}
+        h.cluster.enrollments["ada-lovelace-dp"]["status"] = {"phase": "Ready"}
         verify = h.client.get("/api/payments/verify-checkout-session/", params={"session_id": sid})
         assert verify.status_code == 200
         body = verify.json()
@@ -246,7 +246,7 @@ def test_cluster_outage_answers_503_then_the_retry_completes(database_url: str) 
         assert verify.status_code == 202
         h.cluster.down = False
         assert h.deliver(completed).status_code == 200
-        assert list(h.cluster.enrollments) == ["ada-lovelace"]
+        assert list(h.cluster.enrollments) == ["ada-lovelace-dp"]
         assert h.count(User) == 1
 
 
@@ -275,15 +275,18 @@ def test_verify_completes_fulfilment_when_the_webhook_is_late(database_url: str)
 
 def test_refund_and_dispute_suspend_the_enrollment(database_url: str) -> None:
     with running_api(database_url) as h:
+        assert h.stripe is not None
         session = _paid_session(h)
         h.deliver(event("checkout.session.completed", {"id": session["id"]}))
         intent = session["payment_intent"]
-        partial = {"id": "ch_1", "payment_intent": intent, "amount": 49900, "amount_refunded": 100}
-        assert h.deliver(event("charge.refunded", partial)).json()["outcome"] == "recorded"
-        assert h.cluster.enrollments["ada-lovelace"]["spec"]["suspended"] is False
-        full = {**partial, "amount_refunded": 49900, "refunded": True}
-        assert h.deliver(event("charge.refunded", full)).json()["outcome"] == "suspended"
-        spec = h.cluster.enrollments["ada-lovelace"]["spec"]
+        h.stripe.refund(intent, 100)
+        partial = h.deliver(event("charge.refunded", h.stripe.charge_of(intent)))
+        assert partial.json()["outcome"] == "partially_refunded"
+        assert h.cluster.enrollments["ada-lovelace-dp"]["spec"]["suspended"] is False
+        h.stripe.refund(intent)
+        full = h.deliver(event("charge.refunded", h.stripe.charge_of(intent)))
+        assert full.json()["outcome"] == "refunded"
+        spec = h.cluster.enrollments["ada-lovelace-dp"]["spec"]
         assert (spec["suspended"], spec["suspensionReason"]) == (True, "refunded")
         with h.db() as db:
             user = db.scalars(select(User)).one()
@@ -291,25 +294,29 @@ def test_refund_and_dispute_suspend_the_enrollment(database_url: str) -> None:
         assert (user.enrollment_status, payment.status) == ("SUSPENDED", "REFUNDED")
 
         other = _paid_session(h, email="grace@example.com")
-        dispute = {"id": "dp_1", "payment_intent": other["payment_intent"], "reason": "fraudulent"}
+        dispute = h.stripe.open_dispute(other["payment_intent"], reason="fraudulent")
         h.deliver(event("checkout.session.completed", {"id": other["id"]}))
-        assert h.deliver(event("charge.dispute.created", dispute)).status_code == 200
-        spec = h.cluster.enrollments["grace"]["spec"]
+        answer = h.deliver(event("charge.dispute.created", dispute))
+        assert (answer.status_code, answer.json()["outcome"]) == (200, "disputed")
+        spec = h.cluster.enrollments["grace-dp"]["spec"]
         assert (spec["suspended"], spec["suspensionReason"]) == (True, "dispute: fraudulent")
 
 
 def test_refund_before_fulfilment_is_applied_at_fulfilment(database_url: str) -> None:
     with running_api(database_url) as h:
+        assert h.stripe is not None
         session = _paid_session(h)
-        refund = {"id": "ch_1", "payment_intent": session["payment_intent"], "refunded": True}
-        assert h.deliver(event("charge.refunded", refund)).status_code == 200
+        h.stripe.refund(session["payment_intent"])
+        charge = h.stripe.charge_of(session["payment_intent"])
+        early = h.deliver(event("charge.refunded", charge))
+        assert (early.status_code, early.json()["outcome"]) == (200, "recorded_before_fulfilment")
         assert h.count(User) == 0
         h.deliver(event("checkout.session.completed", {"id": session["id"]}))
         with h.db() as db:
             user = db.scalars(select(User)).one()
             payment = db.scalars(select(Payment)).one()
         assert (user.enrollment_status, payment.status) == ("SUSPENDED", "REFUNDED")
-        assert h.cluster.enrollments["ada-lovelace"]["spec"]["suspended"] is True
+        assert h.cluster.enrollments["ada-lovelace-dp"]["spec"]["suspended"] is True
 
 
 def test_same_local_part_gets_distinct_usernames(database_url: str) -> None:
@@ -323,6 +330,7 @@ def test_same_local_part_gets_distinct_usernames(database_url: str) -> None:
         assert [u.email for u in users] == ["sam@one.example", "sam@two.example"]
         assert users[0].username == "sam" and users[1].username.startswith("sam-")
         assert len(payments) == 3 and payments[2].user_id == users[0].id
+        assert [p.grant for p in payments] == ["grant", "grant", "duplicate"]
 
 
 def test_repair_pass_creates_missing_and_suspends_refunded_enrollments(database_url: str) -> None:
@@ -335,14 +343,16 @@ def test_repair_pass_creates_missing_and_suspends_refunded_enrollments(database_
                 h.deliver(event("checkout.session.completed", {"id": session["id"]})).status_code
                 == 503
             )
-        refund = {"id": "ch_1", "payment_intent": second["payment_intent"], "refunded": True}
+        assert h.stripe is not None
+        h.stripe.refund(second["payment_intent"])
+        refund = h.stripe.charge_of(second["payment_intent"])
         assert h.deliver(event("charge.refunded", refund)).status_code == 503
         with pytest.raises(KubeUnavailableError):
             repair_once(h.services)
         h.cluster.down = False
         assert repair_once(h.services) == 2
-        assert h.cluster.enrollments["ada-lovelace"]["spec"]["suspended"] is False
-        assert h.cluster.enrollments["grace"]["spec"]["suspended"] is True
-        h.cluster.enrollments["grace"]["spec"]["suspended"] = False
+        assert h.cluster.enrollments["ada-lovelace-dp"]["spec"]["suspended"] is False
+        assert h.cluster.enrollments["grace-dp"]["spec"]["suspended"] is True
+        h.cluster.enrollments["grace-dp"]["spec"]["suspended"] = False
         assert repair_once(h.services) == 1
-        assert h.cluster.enrollments["grace"]["spec"]["suspended"] is True
+        assert h.cluster.enrollments["grace-dp"]["spec"]["suspended"] is True

@@ -34,8 +34,8 @@ def test_local_checkout_page_pays_and_fulfils(tmp_path: Path) -> None:
         assert f"{target.scheme}://{target.netloc}{target.path}" == f"{ORIGIN}/payment/success"
         assert parse_qs(target.query) == {"session_id": [created["sessionId"]]}
         assert h.count(User) == 1 and h.count(Payment) == 1
-        assert list(h.cluster.enrollments) == ["ada"]
-        spec = h.cluster.enrollments["ada"]["spec"]
+        assert list(h.cluster.enrollments) == ["ada-dp"]
+        spec = h.cluster.enrollments["ada-dp"]["spec"]
         assert spec["payment"]["checkoutSessionId"] == created["sessionId"]
         assert spec["payment"]["paymentIntentId"].startswith("pi_local_")
         assert spec["payment"]["provider"] == "local"

@@ -18,12 +18,16 @@ from apranova_api.curriculum import UnknownTrackError, load_curriculum
 from apranova_api.db import Base, make_engine
 from apranova_api.migrate import upgrade_to_head
 from apranova_api.payments.checkout import redirect_error, with_session_id
-from apranova_api.payments.enrollment import EnrollmentFacts, desired_enrollment, suspension_patch
+from apranova_api.payments.enrollment import (
+    EnrollmentFacts,
+    desired_enrollment,
+    namespace_is_foreign,
+    spec_patch,
+)
 from apranova_api.payments.fulfil import rejection_reason
 from apranova_api.payments.gateway import snapshot_from_session
-from apranova_api.payments.repair import users_to_sync
+from apranova_api.payments.repair import enrollments_to_sync
 from apranova_api.payments.signature import InvalidWebhookError, sign_payload, verify_event
-from apranova_api.payments.webhook import charge_outcome
 
 SECRET = "whsec_pure"
 PAYMENT_TABLES = [
@@ -33,7 +37,9 @@ PAYMENT_TABLES = [
         "Payment",
         "ProcessedEvent",
         "Order",
-        "ChargeAction",
+        "Enrollment",
+        "ChargeRecord",
+        "DisputeRecord",
         "AuditLog",
         "StudentProgress",
         "LocalCheckoutSession",
@@ -87,19 +93,6 @@ def test_redirect_urls() -> None:
     assert with_session_id(already) == already
 
 
-def test_charge_outcomes() -> None:
-    assert charge_outcome("charge.refunded", {"refunded": True}).suspend
-    assert charge_outcome("charge.refunded", {"amount": 100, "amount_refunded": 100}).suspend
-    partial = charge_outcome("charge.refunded", {"amount": 100, "amount_refunded": 40})
-    assert not partial.suspend and partial.payment_status == "PARTIALLY_REFUNDED"
-    dispute = charge_outcome("charge.dispute.created", {"reason": "fraudulent"})
-    assert (dispute.suspend, dispute.payment_status, dispute.reason) == (
-        True,
-        "DISPUTED",
-        "dispute: fraudulent",
-    )
-
-
 def _facts(**overrides: object) -> EnrollmentFacts:
     values: dict = {
         "user_id": 7,
@@ -118,10 +111,12 @@ def _facts(**overrides: object) -> EnrollmentFacts:
     return EnrollmentFacts(**values)
 
 
-def test_desired_enrollment_and_suspension_patch() -> None:
-    desired = desired_enrollment(_facts(), {"apranova.io/test-run": "r1"})
+def test_desired_enrollment_and_spec_patch() -> None:
+    legacy = desired_enrollment(_facts(), {})
+    assert legacy["metadata"]["name"] == "ada"
+    desired = desired_enrollment(_facts(enrollment_name="ada-fsd"), {"apranova.io/test-run": "r1"})
     assert desired["metadata"] == {
-        "name": "ada",
+        "name": "ada-fsd",
         "labels": {"apranova.io/test-run": "r1", "apranova.io/track": "FSD"},
     }
     assert desired["spec"]["student"] == {
@@ -136,19 +131,33 @@ def test_desired_enrollment_and_suspension_patch() -> None:
         "amountTotal": 59900,
         "currency": "usd",
     }
-    assert suspension_patch({"spec": {"suspended": True}}, desired) is None
+    assert spec_patch({"spec": {"suspended": False}}, desired) is None
     suspended = desired_enrollment(_facts(suspended=True, suspension_reason="refunded"), {})
-    assert suspension_patch({"spec": {"suspended": False}}, suspended) == {
+    assert spec_patch({"spec": {"suspended": False}}, suspended) == {
         "suspended": True,
         "suspensionReason": "refunded",
     }
     already = {"spec": {"suspended": True, "suspensionReason": "refunded"}}
-    assert suspension_patch(already, suspended) is None
+    assert spec_patch(already, suspended) is None
+    assert spec_patch(already, desired) == {"suspended": False, "suspensionReason": None}
 
 
-def test_users_to_sync() -> None:
-    users = [(1, "ada", "ENROLLED"), (2, "bob", "ENROLLED"), (3, "eve", "SUSPENDED")]
-    assert users_to_sync(users, {"ada", "eve"}) == [2, 3]
+def test_a_namespace_is_foreign_unless_absent_or_labelled_for_the_enrollment() -> None:
+    assert not namespace_is_foreign(None, "ada-dp")
+    assert not namespace_is_foreign({"apranova.io/enrollment": "ada-dp"}, "ada-dp")
+    assert namespace_is_foreign({}, "ada-dp")
+    assert namespace_is_foreign({"apranova.io/enrollment": "ada"}, "ada-dp")
+
+
+def test_enrollments_to_sync() -> None:
+    rows = [
+        (1, "ada-dp", "ACTIVE"),
+        (2, "bob-dp", "ACTIVE"),
+        (3, "eve-dp", "SUSPENDED"),
+        (4, "sam-dp", "ACTIVE"),
+    ]
+    cluster = {"ada-dp": False, "eve-dp": True, "sam-dp": True}
+    assert enrollments_to_sync(rows, cluster) == [2, 3, 4]
 
 
 def test_snapshot_and_rejections() -> None:

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import pytest
+
 from apranova_contract import labels
-from apranova_operator.render import namespace, network, quota
-from apranova_operator.render.context import RenderContext, render_context
+from apranova_operator.render import namespace, network, quota, tools
+from apranova_operator.render.context import InvalidInput, RenderContext, render_context
 from apranova_operator.settings import OperatorSettings
 
 from .conftest import enrollment, load_track, make_context
@@ -69,3 +71,21 @@ def test_network_policies_deny_by_default_and_allow_what_is_needed() -> None:
 def test_no_database_policy_without_a_database(fsd: RenderContext) -> None:
     names = {p["metadata"]["name"] for p in network.network_policies(fsd)}
     assert names == {"default-deny", "allow-ingress", "allow-egress"}
+
+
+def test_an_enrollment_per_track_has_its_own_namespace_and_hosts() -> None:
+    body = enrollment()
+    body["metadata"]["name"] = "ada-dp"
+    ctx = render_context(body, "DP", load_track("dp"), OperatorSettings(_env_file=None))
+    assert namespace.namespace(ctx)["metadata"]["name"] == "student-ada-dp"
+    assert namespace.namespace(ctx)["metadata"]["labels"][labels.STUDENT] == "ada"
+    jupyter = next(t for t in tools.track_tools(ctx) if t.name == "jupyter")
+    assert tools.tool_host(ctx, jupyter) == "jupyter-ada-dp.students.localtest.me"
+
+
+def test_a_name_that_is_not_the_students_is_invalid_input() -> None:
+    body = enrollment()
+    body["metadata"]["name"] = "bob-dp"
+    with pytest.raises(InvalidInput) as raised:
+        render_context(body, "DP", load_track("dp"), OperatorSettings(_env_file=None))
+    assert raised.value.reason == "InvalidName"

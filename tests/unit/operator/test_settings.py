@@ -35,7 +35,7 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_defaults() -> None:
     settings = OperatorSettings(_env_file=None)
     assert settings.base_domain == "students.localtest.me"
-    assert settings.tool_host_template == "{tool}-{username}.{baseDomain}"
+    assert settings.tool_host_template == "{tool}-{enrollment}.{baseDomain}"
 
 
 def test_each_bad_value_is_named(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -37,7 +37,7 @@ from apranova_api.config import ApiSettings
 from apranova_api.db import make_engine
 from apranova_api.main import own_base_url
 from apranova_api.migrate import upgrade_to_head
-from apranova_api.models import User
+from apranova_api.models import Enrollment, User
 from apranova_api.payments.fulfil import progress_rows
 from apranova_api.services import Services
 from apranova_api.settings import Settings
@@ -422,7 +422,40 @@ def test_mark_done_form_moves_progress_and_returns_to_the_project(site: Site) ->
     assert answer.headers["location"] == "/dashboard#project-title"
     assert "1 of " in site.client.get("/dashboard/parts/curriculum").text
     locked = site.client.post("/dashboard/steps/no-such-step/complete")
-    assert locked.status_code == 404 and "has no step" in locked.text
+    assert locked.status_code == 404 and "have no step" in locked.text
+
+
+def test_dashboard_renders_every_track_held_without_javascript(site: Site) -> None:
+    user = site.student("DP")
+    with site.db() as session, session.begin():
+        session.add(
+            Enrollment(
+                user_id=user.id,
+                track="FSD",
+                name="ada-fsd",
+                state="SUSPENDED",
+                suspension_reason="the payment was disputed",
+            )
+        )
+        session.add_all(progress_rows(user.id, "FSD"))
+    site.login()
+    page = site.client.get("/dashboard").text
+    text = html.unescape(_text(page))
+    assert 'id="track-name">Data Professional<' in page
+    assert 'data-enrollment="ada-fsd"' in page and 'id="tools-ada-fsd"' in page
+    assert "This track is suspended: the payment was disputed." in text
+    assert text.count("Mark done") == 4 + 4, "each track's first project, once"
+    ids = re.findall(r'\sid="([^"]+)"', page)
+    assert len(ids) == len(set(ids)), sorted(i for i in set(ids) if ids.count(i) > 1)
+    fsd_action = re.search(r'action="(/dashboard/steps/fsd[^"]+/complete)"', page).group(1)
+    answer = site.client.post(fsd_action, follow_redirects=False)
+    assert answer.headers["location"] == "/dashboard#project-title-ada-fsd"
+    part = site.client.get("/dashboard/parts/curriculum?enrollment=ada-fsd").text
+    assert 'id="curriculum-panel-ada-fsd"' in part and "1 of " in part
+    assert "0 of " in site.client.get("/dashboard/parts/curriculum").text
+    tools = site.client.get("/dashboard/parts/tools?enrollment=ada-fsd").text
+    assert "its tools are paused" in tools
+    assert site.client.get("/dashboard/parts/tools?enrollment=bob").status_code == 404
 
 
 def test_success_page_waits_then_welcomes_with_the_track_name(site: Site) -> None:
