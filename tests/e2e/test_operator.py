@@ -280,7 +280,12 @@ def test_delete_leaves_nothing_behind(
         return False
 
     assert namespace_gone(), "the finalizer waits for the namespace"
-    events = core.list_namespaced_event(
-        "default", field_selector=f"involvedObject.name={USERNAME}"
-    ).items
-    assert any(e.reason == "Deleted" for e in events)
+
+    def deleted_event_posted() -> bool:
+        # Events are posted in the background: the last one may land after the enrollment left.
+        events = core.list_namespaced_event(
+            "default", field_selector=f"involvedObject.name={USERNAME}"
+        ).items
+        return any(e.reason == "Deleted" for e in events)
+
+    wait_for(deleted_event_posted, 30, "the Deleted event")
