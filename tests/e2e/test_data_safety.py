@@ -97,6 +97,12 @@ def test_default_privileges_in_postgres_do_not_block_deletion(
     _enroll(objects, username, "DP")
     wait_condition(objects, username, "DatabaseReady", "True", timeout=WAIT)
     data = wait_for(lambda: read_secret(core, username), WAIT, "the student-database Secret")
+    # A fresh server lets PUBLIC connect to `postgres`; an earlier test that used `postgres` as
+    # its student database may have taken that away (the hardening the README recommends).
+    admin = database.superuser()
+    with admin.cursor() as cursor:
+        cursor.execute("GRANT CONNECT ON DATABASE postgres TO PUBLIC")
+    admin.close()
     student = parse_admin_url(data["libpq_url"]) | {"dbname": "postgres"}
     connection = psycopg2.connect(**student)
     connection.autocommit = True
