@@ -23,6 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, text
 
 from apranova_api.payments.signature import sign_payload
+from apranova_contract import names
 from apranova_contract.labels import ENROLLMENT_PLURAL as PLURAL
 from apranova_contract.labels import GROUP, VERSION
 from tests.support.api_process import ApiProcess
@@ -56,6 +57,7 @@ class Stack:
 class Student:
     email: str
     username: str
+    enrollment: str
 
 
 def _wait(condition: Any, what: str, timeout: float = WAIT) -> Any:
@@ -142,8 +144,9 @@ def enroll(stack: Stack, name: str) -> Student:
         )
         assert answer.status_code == 200, answer.text
     username = f"{name}-{stack.run}"
-    _wait(lambda: _enrollment(stack, username), f"enrollment {username}")
-    return Student(email, username)
+    enrollment = names.enrollment_name_candidate(username, "DP")
+    _wait(lambda: _enrollment(stack, enrollment), f"enrollment {enrollment}")
+    return Student(email, username, enrollment)
 
 
 def _enrollment(stack: Stack, name: str) -> dict[str, Any] | None:
@@ -155,8 +158,8 @@ def _enrollment(stack: Stack, name: str) -> dict[str, Any] | None:
         raise
 
 
-def tool_url(username: str) -> str:
-    return f"https://jupyter-{username}.{TOOL_DOMAIN}"
+def tool_url(enrollment: str) -> str:
+    return f"https://jupyter-{enrollment}.{TOOL_DOMAIN}"
 
 
 def write_status(stack: Stack, name: str, invite: str | None = None) -> None:
@@ -187,7 +190,7 @@ def welcome_token(stack: Stack, student: Student) -> tuple[str, str]:
 
 def activate(stack: Stack, student: Student) -> str:
     """Set the password from the welcome email and log in; returns the access token."""
-    write_status(stack, student.username, "https://discord.gg/acc" + stack.run)
+    write_status(stack, student.enrollment, "https://discord.gg/acc" + stack.run)
     token, _ = welcome_token(stack, student)
     with stack.http() as http:
         assert http.post(
@@ -207,7 +210,7 @@ def _bearer(token: str) -> dict[str, str]:
 def test_welcome_email_leads_to_a_working_account(stack: Stack) -> None:
     ada = enroll(stack, "ada")
     invite = "https://discord.gg/ada" + stack.run
-    write_status(stack, ada.username, invite)
+    write_status(stack, ada.enrollment, invite)
     token, body = welcome_token(stack, ada)
     assert invite in body
     assert f"{stack.api.url}/dashboard" in body and f"{stack.api.url}/login" in body
@@ -244,7 +247,7 @@ def test_welcome_email_leads_to_a_working_account(stack: Stack) -> None:
         tools = http.get("/api/accounts/tools/", headers=_bearer(access)).json()
         assert tools["phase"] == "Ready" and tools["discord_invite"] == invite
         assert tools["tools"] == [
-            {"name": "jupyter", "url": tool_url(ada.username), "ready": True, "message": ""}
+            {"name": "jupyter", "url": tool_url(ada.enrollment), "ready": True, "message": ""}
         ]
 
         plan = http.get("/api/curriculum/", headers=_bearer(access)).json()
@@ -307,8 +310,8 @@ def _tool_access(stack: Stack, session: str | None, **headers: str) -> httpx.Res
 def test_forward_auth_lets_only_the_owner_reach_a_tool(stack: Stack) -> None:
     dee, eve = enroll(stack, "dee"), enroll(stack, "eve")
     dee_session, eve_session = activate(stack, dee), activate(stack, eve)
-    dee_host = tool_url(dee.username).split("//")[1]
-    eve_host = tool_url(eve.username).split("//")[1]
+    dee_host = tool_url(dee.enrollment).split("//")[1]
+    eve_host = tool_url(eve.enrollment).split("//")[1]
     for session, host in ((dee_session, dee_host), (eve_session, eve_host)):
         _wait(
             lambda s=session, h=host: (
@@ -366,7 +369,7 @@ def test_polling_tools_costs_the_apiserver_nothing(stack: Stack) -> None:
     fay = enroll(stack, "fay")
     access = activate(stack, fay)
     before = _enrollment_reads(stack)
-    _enrollment(stack, fay.username)
+    _enrollment(stack, fay.enrollment)
     assert _enrollment_reads(stack) > before, "the counter must see a direct GET"
     polls = 300
     windows: list[float] = []
@@ -391,13 +394,13 @@ def test_export_then_delete(stack: Stack) -> None:
         data = export.json()
         assert data["account"]["email"] == gus.email and "password_hash" not in data["account"]
         assert data["payments"][0]["amount"] > 0
-        assert data["progress"] and data["enrollment"]["metadata"]["name"] == gus.username
+        assert data["progress"] and data["enrollment"]["metadata"]["name"] == gus.enrollment
 
         assert http.delete("/api/accounts/me/", headers=_bearer(access)).status_code == 204
         assert http.get("/api/accounts/me/", headers=_bearer(access)).status_code == 401
         login = http.post("/api/accounts/login/", json={"email": gus.email, "password": PASSWORD})
         assert login.status_code == 401
-    _wait(lambda: _enrollment(stack, gus.username) is None, "the enrollment to go")
+    _wait(lambda: _enrollment(stack, gus.enrollment) is None, "the enrollment to go")
     engine = create_engine(stack.database_url)
     try:
         with engine.connect() as db:
@@ -423,7 +426,7 @@ def test_smtp_outage_delays_the_welcome_email_but_never_loses_it(stack: Stack) -
     stack.sink.stop()
     try:
         hal = enroll(stack, "hal")
-        write_status(stack, hal.username, "https://discord.gg/hal" + stack.run)
+        write_status(stack, hal.enrollment, "https://discord.gg/hal" + stack.run)
         engine = create_engine(stack.database_url)
         try:
             with engine.connect() as db:
