@@ -33,7 +33,7 @@ from apranova.local.tools.local_tools import LocalTools, LocalToolsSettings
 from apranova.local.tools.rendered import read_rendered
 from apranova.local.tools.supervisor import fingerprint
 from apranova_api.accounts.passwords import hash_password
-from apranova_api.models import User
+from apranova_api.models import Enrollment, User
 from apranova_contract import names
 from tests.conftest import PROJECT_ROOT, kubectl
 from tests.e2e.test_pages_journey import CHROMIUM, CHROMIUM_ARGS
@@ -88,6 +88,9 @@ def _add_student(database_url: str) -> str:
                 payment_verified=True,
                 privacy_accepted=True,
                 password_hash=hash_password(PASSWORD),
+                # As the purchases migration carries a one-track student over: an enrollment row
+                # named after the username.
+                enrollments=[Enrollment(track="DP", name=USERNAME)],
             )
         )
     engine.dispose()
