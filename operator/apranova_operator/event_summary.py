@@ -12,6 +12,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 READY = "Ready"
+STARTING_REASONS = frozenset({"ToolsNotAvailable"})
+"""Reasons a condition is False while a new environment starts as it should (its tools are
+rolling out): the first status saying so is no news after the ``Created`` Event."""
 
 
 def objects_message(verb: str, keys: Sequence[tuple[str, str]]) -> str:
@@ -29,8 +32,14 @@ def transitions_event(
 
     The reason is ``<Type><Status>`` of the Ready condition when it moved, else of the first
     one; the type is Warning when a condition that was True is no longer (suspension aside).
+    No Event for a first status (no conditions ``before``) whose only False conditions are
+    those of tools still starting (``STARTING_REASONS``).
     """
     if not changed:
+        return None
+    if not any(True for _ in before) and all(
+        c["status"] == "True" or c.get("reason") in STARTING_REASONS for c in changed
+    ):
         return None
     was = {c.get("type"): c.get("status") for c in before}
     main = next((c for c in changed if c["type"] == READY), changed[0])

@@ -9,7 +9,7 @@ reconciling happens in :class:`~apranova_operator.reconciler.Reconciler` through
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import kopf
@@ -20,6 +20,7 @@ from apranova_operator.metrics import ENROLLMENT_PHASES
 from apranova_operator.own_writes import OwnWrites
 from apranova_operator.reconciler import Reconciler
 from apranova_operator.render.retention import DATA_RETAINED, DELETE_OPT_IN
+from apranova_operator.status_refresh import DelayedRefreshes, refresh_delay
 from apranova_operator.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
@@ -122,6 +123,16 @@ def build_registry(
     own = own_writes if own_writes is not None else OwnWrites()
     terminating: set[str] = set()
     known: set[str] = set()
+    refreshes = DelayedRefreshes(lambda name: queue.request(name, full=False))
+
+    def refresh(enrollment: str, deployment: Mapping[str, Any]) -> None:
+        """A status refresh for a Deployment's readiness change: now when the tool's readiness
+        flips against the enrollment's status, a little later when only its message changed."""
+        metadata = deployment["metadata"]
+        seen = own.readiness("Deployment", metadata.get("namespace", ""), metadata["name"])
+        status = (reconciler.enrollments.get(enrollment) or {}).get("status")
+        ready = seen is not None and seen[0]
+        refreshes.request(enrollment, refresh_delay(status, metadata["name"], ready))
 
     @kopf.on.startup(registry=registry)
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
@@ -146,12 +157,16 @@ def build_registry(
     async def on_enrollment(event: Mapping[str, Any], body: Mapping[str, Any], **_: Any) -> None:
         name = body["metadata"]["name"]
         if event.get("type") == "DELETED":
+            reconciler.enrollments.forget(name)
+            refreshes.forget(name)
             queue.forget(name)
             ENROLLMENT_PHASES.forget(name)
             terminating.discard(name)
             known.discard(name)
             own.forget("StudentEnrollment", body)
-        elif body["metadata"].get("deletionTimestamp"):
+            return
+        reconciler.enrollments.put(body)
+        if body["metadata"].get("deletionTimestamp"):
             if name not in terminating:
                 terminating.add(name)
                 queue.request(name)
@@ -164,9 +179,13 @@ def build_registry(
 
     @kopf.on.event(labels.GROUP, labels.VERSION, labels.TRACK_PLURAL, registry=registry)
     async def on_track(event: Mapping[str, Any], body: Mapping[str, Any], **_: Any) -> None:
+        track = body["metadata"]["name"]
+        if event.get("type") == "DELETED":
+            reconciler.tracks.forget(track)
+        else:
+            reconciler.tracks.put(body)
         if event.get("type") is None:
             return
-        track = body["metadata"]["name"]
         for enrollment in await reconciler.kube.list("StudentEnrollment", selector=selected):
             wanted = enrollment.get("spec", {}).get("track", "")
             if labels.track_resource_name(wanted) == track:
@@ -174,7 +193,9 @@ def build_registry(
 
     for kind in CHILD_KINDS:
         group, version, plural = child_resource(kind)
-        _register_child(registry, queue, kind, group, version, plural, selected, own, terminating)
+        _register_child(
+            registry, queue, kind, group, version, plural, selected, own, terminating, refresh
+        )
     return registry
 
 
@@ -188,6 +209,7 @@ def _register_child(
     selector: dict[str, str],
     own: OwnWrites,
     terminating: set[str],
+    refresh: Callable[[str, Mapping[str, Any]], None],
 ) -> None:
     filters: dict[str, Any] = {**selector, labels.ENROLLMENT: kopf.PRESENT}
 
@@ -215,7 +237,10 @@ def _register_child(
                 "full reconcile" if full else "refresh",
                 enrollment,
             )
-            queue.request(enrollment, full=full)
+            if full:
+                queue.request(enrollment)
+            else:
+                refresh(enrollment, body)
 
     kopf.on.event(group, version, plural, labels=filters, registry=registry, id=f"child-{plural}")(
         on_child

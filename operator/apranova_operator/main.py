@@ -79,7 +79,7 @@ def run_operator(argv: list[str]) -> int:
     except Exception as error:
         print(f"apranova operator: cannot load Kubernetes credentials: {error}", file=sys.stderr)
         return EXIT_BAD_SETTINGS
-    reconciler = Reconciler(kube, settings, EventRecorder(kube), steps)
+    reconciler = Reconciler(kube, settings, EventRecorder(kube), steps, own_writes)
     queue = WorkQueue(
         reconciler.work,
         reconciler.report_failure,

@@ -55,6 +55,11 @@ class OwnWrites:
         self._readiness[key] = readiness
         return changed
 
+    def readiness(self, kind: str, namespace: str, name: str) -> tuple[bool, str] | None:
+        """A Deployment's readiness as last seen (its last event, or the operator's last write
+        of it), or None when this process has seen neither."""
+        return self._readiness.get((kind, namespace, name))
+
     @contextmanager
     def writing(self, key: Key) -> Iterator[None]:
         """Mark a write of ``key`` as in flight for the duration of the block (any thread)."""
@@ -88,6 +93,8 @@ class OwnWrites:
         self._versions[key] = metadata["resourceVersion"]
         if metadata.get("generation"):
             self._generations[key] = int(metadata["generation"])
+        if kind == "Deployment":
+            self._readiness[key] = deployment_readiness(body)
 
     def is_own(self, kind: str, body: Mapping[str, Any]) -> bool:
         """True when ``body`` is exactly the version the operator's last write produced."""

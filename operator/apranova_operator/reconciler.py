@@ -36,6 +36,7 @@ from apranova_operator.metrics import (
     TIME_TO_READY,
 )
 from apranova_operator.outcome import DONE, ReconcileResult, failed, revisit, soonest
+from apranova_operator.own_writes import OwnWrites
 from apranova_operator.render import credentials, namespace, network, quota, retention, tools
 from apranova_operator.render.context import InvalidInput, RenderContext, render_context
 from apranova_operator.render.status import (
@@ -51,6 +52,7 @@ from apranova_operator.secret_store import KubeSecretStore
 from apranova_operator.settings import OperatorSettings
 from apranova_operator.step_registry import RegisteredStep
 from apranova_operator.steps import StepContext, StepResult
+from apranova_operator.watched_bodies import WatchedBodies
 
 log = logging.getLogger(__name__)
 
@@ -99,11 +101,17 @@ class Reconciler:
         settings: OperatorSettings,
         recorder: EventRecorder,
         steps: Sequence[RegisteredStep],
+        own_writes: OwnWrites | None = None,
     ) -> None:
         self.kube = kube
         self.settings = settings
         self.recorder = recorder
         self.steps = list(steps)
+        self.own_writes = own_writes
+        self.enrollments = WatchedBodies()
+        """Last known enrollment bodies: fed by the handlers' watch events and own writes."""
+        self.tracks = WatchedBodies()
+        """Last known tracks: fed by the handlers' watch events."""
 
     def selected(self, body: Mapping[str, Any]) -> bool:
         """True when the enrollment carries every label of ``ENROLLMENT_SELECTOR``."""
@@ -111,10 +119,32 @@ class Reconciler:
         return all(found.get(k) == v for k, v in self.settings.enrollment_selector.items())
 
     async def work(self, name: str, full: bool) -> ReconcileResult:
-        """The work queue's entry point."""
+        """The work queue's entry point. A write refused as conflicting (``409``, the
+        enrollment changed since the body it was based on) or a vanished object (``404``) runs
+        the work once more from a fresh read of the enrollment."""
         RECONCILES.labels("full" if full else "refresh").inc()
         with timed("total" if full else "refresh"):
-            return await (self.converge(name) if full else self.refresh(name))
+            try:
+                return await (self.converge(name) if full else self.refresh(name))
+            except KubeError as error:
+                if error.status not in (404, 409):
+                    raise
+                log.info("work on %s: %s; again from a fresh read", name, error)
+                self.enrollments.forget(name)
+                return await (self.converge(name) if full else self.refresh(name))
+
+    async def _enrollment(self, name: str) -> dict[str, Any] | None:
+        """The enrollment as last seen (see :mod:`~apranova_operator.watched_bodies`), or read."""
+        body = self.enrollments.get(name)
+        if body is None:
+            body = await self.kube.get("StudentEnrollment", name)
+            if body is not None:
+                self.enrollments.put(body)
+        return body
+
+    async def _track(self, name: str) -> dict[str, Any] | None:
+        """The track resource as last seen by its watch, or read."""
+        return self.tracks.get(name) or await self.kube.get("Track", name)
 
     async def report_failure(self, name: str, error: BaseException) -> None:
         """An unexpected failure: count it, tell the enrollment's events and its Ready condition."""
@@ -139,17 +169,18 @@ class Reconciler:
         )
         if conditions == current.get("conditions"):
             return
-        await self.kube.merge_patch(
+        written = await self.kube.merge_patch(
             "StudentEnrollment",
             body["metadata"]["name"],
             {"status": {"conditions": conditions}},
             "status",
         )
+        self.enrollments.put(written)
 
     # ---------------------------------------------------------------- converge
 
     async def converge(self, name: str) -> ReconcileResult:
-        body = await self.kube.get("StudentEnrollment", name)
+        body = await self._enrollment(name)
         if body is None:
             ENROLLMENT_PHASES.forget(name)
             return DONE
@@ -162,7 +193,7 @@ class Reconciler:
         spec = body["spec"]
         track_name = spec["track"]
         with timed("track"):
-            track = await self.kube.get("Track", labels.track_resource_name(track_name))
+            track = await self._track(labels.track_resource_name(track_name))
         if track is None:
             message = f"track {track_name!r} does not exist; provisioning starts when it does"
             return await self._report_bad_input(
@@ -269,7 +300,7 @@ class Reconciler:
         finalizers = body["metadata"].get("finalizers") or []
         if labels.FINALIZER in finalizers:
             return body
-        return await self.kube.merge_patch(
+        written = await self.kube.merge_patch(
             "StudentEnrollment",
             body["metadata"]["name"],
             {
@@ -279,6 +310,8 @@ class Reconciler:
                 }
             },
         )
+        self.enrollments.put(written)
+        return written
 
     async def _children(self, ctx: RenderContext) -> dict[Key, dict[str, Any]]:
         """The enrollment's existing objects in its namespace, by (kind, name)."""
@@ -406,11 +439,18 @@ class Reconciler:
                     )
         return kept
 
-    @staticmethod
     def _tool_status(
-        tool: tools.ToolSpec, url: str, deployment: Mapping[str, Any] | None
+        self, tool: tools.ToolSpec, url: str, deployment: Mapping[str, Any] | None
     ) -> dict[str, Any]:
-        ready, message = deployment_readiness(deployment)
+        """A tool's status entry; its readiness as last seen (a controller's update may have
+        arrived since the apply answered ``deployment``)."""
+        metadata = (deployment or {}).get("metadata") or {}
+        seen = (
+            self.own_writes.readiness("Deployment", metadata.get("namespace", ""), tool.name)
+            if self.own_writes is not None and deployment is not None
+            else None
+        )
+        ready, message = seen if seen is not None else deployment_readiness(deployment)
         return {
             "name": tool.name,
             "kind": tool.kind,
@@ -494,10 +534,12 @@ class Reconciler:
         ENROLLMENT_PHASES.set(name, status["phase"])
         if not changes:
             return None
+        precondition = {"resourceVersion": body["metadata"]["resourceVersion"]}
         with timed("status"):
             written = await self.kube.merge_patch(
-                "StudentEnrollment", name, {"status": changes}, "status"
+                "StudentEnrollment", name, {"metadata": precondition, "status": changes}, "status"
             )
+        self.enrollments.put(written)
         if events is not None:
             before = current.get("conditions") or []
             told = transitions_event(before, transitions(before, status["conditions"]))
@@ -513,23 +555,19 @@ class Reconciler:
     # ---------------------------------------------------------------- refresh
 
     async def refresh(self, name: str) -> ReconcileResult:
-        """Tool readiness from the Deployments, without touching any other object."""
-        body = await self.kube.get("StudentEnrollment", name)
+        """Tool readiness from the Deployments as their watch events showed them (a listing
+        when this process has not seen one of them yet), without touching any other object."""
+        body = await self._enrollment(name)
         if body is None or not self.selected(body) or body["metadata"].get("deletionTimestamp"):
             return DONE
         current = body.get("status") or {}
         if current.get("phase") not in RUNNING_PHASES:
             return DONE
-        deployments = {
-            item["metadata"]["name"]: item
-            for item in await self.kube.list(
-                "Deployment", current["namespace"], {labels.ENROLLMENT: name}
-            )
-        }
-        tool_status = []
-        for tool in current.get("tools") or []:
-            ready, message = deployment_readiness(deployments.get(tool["name"]))
-            tool_status.append({**tool, "ready": ready, "message": message})
+        readiness = await self._tools_readiness(name, current)
+        tool_status = [
+            {**tool, "ready": readiness[tool["name"]][0], "message": readiness[tool["name"]][1]}
+            for tool in current.get("tools") or []
+        ]
         kept = [
             Check(c["type"], c["status"] == "True", c.get("reason", ""), c.get("message", ""))
             for c in current.get("conditions") or []
@@ -549,13 +587,35 @@ class Reconciler:
         )
         return DONE
 
+    async def _tools_readiness(
+        self, name: str, status: Mapping[str, Any]
+    ) -> dict[str, tuple[bool, str]]:
+        """``(ready, message)`` of each tool the status lists, by tool name."""
+        namespace_name = status["namespace"]
+        tool_names = [tool["name"] for tool in status.get("tools") or []]
+        seen = {
+            tool: self.own_writes.readiness("Deployment", namespace_name, tool)
+            if self.own_writes is not None
+            else None
+            for tool in tool_names
+        }
+        if all(readiness is not None for readiness in seen.values()):
+            return {tool: readiness for tool, readiness in seen.items() if readiness is not None}
+        deployments = {
+            item["metadata"]["name"]: item
+            for item in await self.kube.list(
+                "Deployment", namespace_name, {labels.ENROLLMENT: name}
+            )
+        }
+        return {tool: deployment_readiness(deployments.get(tool)) for tool in tool_names}
+
     # ---------------------------------------------------------------- finalize
 
     async def _cleanup_steps(
         self, body: dict[str, Any], events: EnrollmentEvents
     ) -> ReconcileResult | None:
         """Every applicable step's cleanup; a failure when one fails, else None."""
-        track = await self.kube.get("Track", labels.track_resource_name(body["spec"]["track"]))
+        track = await self._track(labels.track_resource_name(body["spec"]["track"]))
         track_spec = (track or {}).get("spec") or {}
         ctx = render_context(body, body["spec"]["track"], track_spec, self.settings)
         step_ctx = self._step_context(body, ctx, events)

@@ -43,6 +43,8 @@ RUN = secrets.token_hex(4)
 SELECTOR = f"apranova.io/test-run={RUN}"
 
 
+_CHILD_PLURALS = {child_resource(kind)[2] for kind in CHILD_KINDS}
+
 TRACKS = {"fsd": f"cfsd{RUN}", "dp": f"cdp{RUN}"}
 
 
@@ -105,6 +107,14 @@ def _counts(operator: OperatorProcess) -> dict[str, float]:
     }
 
 
+def _delta(
+    after: dict[tuple[str, str], int], before: dict[tuple[str, str], int]
+) -> dict[tuple[str, str], int]:
+    """Requests sent between two snapshots, by verb and resource, watches left out."""
+    found = {key: n - before.get(key, 0) for key, n in after.items() if key[0] != "WATCH"}
+    return {key: n for key, n in found.items() if n}
+
+
 def _ready(objects: client.CustomObjectsApi, name: str) -> bool:
     return ((get_enrollment(objects, name) or {}).get("status") or {}).get("phase") == "Ready"
 
@@ -139,15 +149,30 @@ def test_an_enrollment_costs_one_full_reconcile_and_few_events(
     name = f"c{RUN}-fsd"
     _settled(proxy.total)
     before = _counts(operator)
+    requests_before = proxy.snapshot_by_resource()
     objects.create_cluster_custom_object(
         GROUP, VERSION, PLURAL, enrollment_body(name, tracks["fsd"], {"apranova.io/test-run": RUN})
     )
     wait_for(lambda: _ready(objects, name), 180, f"{name} Ready")
     _settled(proxy.total)
     after = _counts(operator)
+    requests = _delta(proxy.snapshot_by_resource(), requests_before)
+    # A track created by the fixture may still be re-queueing its (no) enrollments: not ours.
+    requests.pop(("LIST", labels.ENROLLMENT_PLURAL), None)
     assert after["full"] - before["full"] == 1
-    # NamespaceCreated, Created (every object in one), ReadyFalse, ReadyTrue.
-    assert after["events"] - before["events"] <= 4
+    # NamespaceCreated, Created (every object in one), ReadyTrue: the first status (tools
+    # still starting) is no news.
+    assert after["events"] - before["events"] <= 3
+    applies = {k: n for k, n in requests.items() if k[0] == "PATCH" and k[1] in _CHILD_PLURALS}
+    # The enrollment and its track come from the watches, readiness from Deployment events.
+    reads = {k: n for k, n in requests.items() if k[0] in ("GET", "LIST")}
+    status_writes = requests.get(("PATCH", f"{labels.ENROLLMENT_PLURAL}/status"), 0)
+    assert sum(applies.values()) == 12, requests
+    assert reads == {("GET", "namespaces"): 1}, requests
+    # The first status, the tools' readiness, at most one message-only refresh in between.
+    assert status_writes <= 3, requests
+    # 12 applies, the namespace check, the finalizer, status writes and Events: was 29.
+    assert sum(requests.values()) <= 20, requests
 
 
 def test_deletion_runs_the_finalizer_at_most_twice_and_cleans_up_once(

@@ -51,6 +51,18 @@ def request_verb(method: str, path: str, query: dict[str, str]) -> str:
     return "LIST" if len(rest) == 1 else "GET"
 
 
+def request_resource(path: str) -> str:
+    """The resource a request addresses: its plural, with the subresource after a slash
+    (``studentenrollments/status``)."""
+    parts = [p for p in path.split("/") if p]
+    rest = parts[2:] if parts[:1] == ["api"] else parts[3:]
+    if rest[:1] == ["namespaces"] and len(rest) >= 3:
+        rest = rest[2:]
+    if not rest:
+        return ""
+    return "/".join([rest[0], *rest[2:3]])
+
+
 @dataclass
 class CountingProxy:
     """One proxy: ``start()`` it, point a client at ``kubeconfig``, read ``counts``."""
@@ -59,6 +71,7 @@ class CountingProxy:
     name: str
     port: int = field(default_factory=free_port)
     counts: Counter[str] = field(default_factory=Counter)
+    by_resource: Counter[tuple[str, str]] = field(default_factory=Counter)
     watches: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _loop: asyncio.AbstractEventLoop | None = None
@@ -80,6 +93,11 @@ class CountingProxy:
         """Requests forwarded so far, by verb."""
         with self._lock:
             return dict(self.counts)
+
+    def snapshot_by_resource(self) -> dict[tuple[str, str], int]:
+        """Requests forwarded so far, by verb and resource (see :func:`request_resource`)."""
+        with self._lock:
+            return dict(self.by_resource)
 
     def start(self) -> CountingProxy:
         doc = yaml.safe_load(self.admin_kubeconfig.read_text())
@@ -155,6 +173,7 @@ class CountingProxy:
         verb = request_verb(request.method, request.path, dict(request.query))
         with self._lock:
             self.counts[verb] += 1
+            self.by_resource[verb, request_resource(request.path)] += 1
             if verb == "WATCH":
                 self.watches.append(request.path_qs)
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}

@@ -33,6 +33,8 @@ class OperatorProcess:
     health_port: int = field(default_factory=free_port)
     metrics_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    python: str = sys.executable
+    """The interpreter to run it with (another checkout's, to compare two versions)."""
 
     @property
     def health_url(self) -> str:
@@ -50,7 +52,9 @@ class OperatorProcess:
             "OPERATOR_METRICS_PORT": str(self.metrics_port),
             **self.env,
         }
-        command = [sys.executable, "-m", "apranova.cli", "operator"]
+        # -P: another checkout's interpreter imports its own code, not the working directory's.
+        isolated = ["-P"] if self.python != sys.executable else []
+        command = [self.python, *isolated, "-m", "apranova.cli", "operator"]
         self.process = processes.start_logged(command, environment, self.log_path)
         processes.wait_until_answering(self.process, self.health_url, "operator", self.log_path)
         return self

@@ -88,6 +88,19 @@ def test_one_event_per_kind_of_change() -> None:
         ("ToolsReady=False (Down)"),
     )
     assert transitions_event(before, []) is None
+    starting = [
+        {"type": "NamespaceReady", "status": "True", "reason": "NamespaceProvisioned"},
+        {"type": "ToolsReady", "status": "False", "reason": "ToolsNotAvailable"},
+        {"type": "Ready", "status": "False", "reason": "ToolsNotAvailable"},
+    ]
+    assert transitions_event([], starting) is None
+    failing = [*starting, {"type": "DatabaseReady", "status": "False", "reason": "Unreachable"}]
+    assert transitions_event([], failing) == (
+        "Normal",
+        "ReadyFalse",
+        "NamespaceReady=True (NamespaceProvisioned); ToolsReady=False (ToolsNotAvailable); "
+        "Ready=False (ToolsNotAvailable); DatabaseReady=False (Unreachable)",
+    )
 
 
 def test_an_event_waits_for_the_answer_of_a_write_in_flight() -> None:
