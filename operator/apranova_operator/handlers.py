@@ -157,7 +157,7 @@ def build_registry(
     async def on_enrollment(event: Mapping[str, Any], body: Mapping[str, Any], **_: Any) -> None:
         name = body["metadata"]["name"]
         if event.get("type") == "DELETED":
-            reconciler.enrollments.forget(name)
+            reconciler.forget(name)
             refreshes.forget(name)
             queue.forget(name)
             ENROLLMENT_PHASES.forget(name)

@@ -62,9 +62,19 @@ NAMESPACE_RETRY = 2.0
 NAMESPACE_RECHECK = 300.0
 """Safety net while a deleted enrollment's namespace empties: the namespace's own deletion event
 normally asks for the last finalizer run long before."""
+NAMESPACE_RECHECK_PER_DELETION = 1.5
+"""Seconds added to the safety net per enrollment being deleted at the same time: the namespace
+controller empties namespaces a few at a time (170 deleted at once took 147 s locally), so a
+mass deletion would otherwise run every finalizer a third time before its namespace is gone."""
 CLEANED_UP = "CleanedUp"
 
 Key = tuple[str, str]
+
+
+def namespace_recheck(deleting: int) -> float:
+    """Seconds before looking again at a namespace being deleted, with ``deleting`` enrollments
+    being deleted at once (see ``NAMESPACE_RECHECK_PER_DELETION``)."""
+    return max(NAMESPACE_RECHECK, NAMESPACE_RECHECK_PER_DELETION * deleting)
 
 
 @contextmanager
@@ -112,6 +122,7 @@ class Reconciler:
         """Last known enrollment bodies: fed by the handlers' watch events and own writes."""
         self.tracks = WatchedBodies()
         """Last known tracks: fed by the handlers' watch events."""
+        self._deleting: set[str] = set()
 
     def selected(self, body: Mapping[str, Any]) -> bool:
         """True when the enrollment carries every label of ``ENROLLMENT_SELECTOR``."""
@@ -132,6 +143,11 @@ class Reconciler:
                 log.info("work on %s: %s; again from a fresh read", name, error)
                 self.enrollments.forget(name)
                 return await (self.converge(name) if full else self.refresh(name))
+
+    def forget(self, name: str) -> None:
+        """Drop what is kept of an enrollment that is gone."""
+        self.enrollments.forget(name)
+        self._deleting.discard(name)
 
     async def _enrollment(self, name: str) -> dict[str, Any] | None:
         """The enrollment as last seen (see :mod:`~apranova_operator.watched_bodies`), or read."""
@@ -182,6 +198,7 @@ class Reconciler:
     async def converge(self, name: str) -> ReconcileResult:
         body = await self._enrollment(name)
         if body is None:
+            self._deleting.discard(name)
             ENROLLMENT_PHASES.forget(name)
             return DONE
         if not self.selected(body):
@@ -645,6 +662,7 @@ class Reconciler:
         FINALIZER_RUNS.inc()
         name = metadata["name"]
         ns_name = names.namespace_name(name)
+        self._deleting.add(name)
         current = body.get("status") or {}
         cleaned = any(
             c.get("type") == CLEANED_UP and c.get("status") == "True"
@@ -676,13 +694,14 @@ class Reconciler:
             if not found["metadata"].get("deletionTimestamp"):
                 await self.kube.delete("Namespace", ns_name)
                 events("Normal", "NamespaceDeleting", f"deleting namespace {ns_name}")
-            return revisit(NAMESPACE_RECHECK)
+            return revisit(namespace_recheck(len(self._deleting)))
         remaining = [f for f in metadata.get("finalizers") or [] if f != labels.FINALIZER]
         await self.kube.merge_patch(
             "StudentEnrollment",
             name,
             {"metadata": {"finalizers": remaining, "resourceVersion": version}},
         )
+        self._deleting.discard(name)
         events("Normal", "Deleted", "environment deleted")
         ENROLLMENT_PHASES.forget(name)
         return DONE

@@ -14,7 +14,12 @@ from typing import Any
 
 from apranova_operator.kube import KubeError
 from apranova_operator.own_writes import OwnWrites
-from apranova_operator.reconciler import Reconciler
+from apranova_operator.reconciler import (
+    NAMESPACE_RECHECK,
+    NAMESPACE_RECHECK_PER_DELETION,
+    Reconciler,
+    namespace_recheck,
+)
 from apranova_operator.settings import OperatorSettings
 from apranova_operator.status_refresh import (
     MESSAGE_REFRESH_DELAY,
@@ -148,3 +153,8 @@ def test_a_stale_body_ends_in_a_conflict_and_a_fresh_read_not_an_overwrite() -> 
     stored = kube.objects[("StudentEnrollment", None, "ada")]
     assert stored["metadata"]["annotations"] == {"note": "by the API"}
     assert not any(tool["ready"] for tool in stored["status"]["tools"])
+
+
+def test_the_namespace_safety_net_waits_longer_in_a_mass_deletion() -> None:
+    assert namespace_recheck(1) == NAMESPACE_RECHECK
+    assert namespace_recheck(1000) == 1000 * NAMESPACE_RECHECK_PER_DELETION > NAMESPACE_RECHECK
