@@ -59,9 +59,12 @@ log = logging.getLogger(__name__)
 PRUNABLE_TOOL_KINDS = ("Deployment", "Service", "Ingress", "PersistentVolumeClaim", "Secret")
 NAMESPACE_RETRY = 2.0
 """Seconds between looks at a namespace being deleted (its deletion event also triggers one)."""
-NAMESPACE_RECHECK = 300.0
+NAMESPACE_RECHECK = 900.0
 """Safety net while a deleted enrollment's namespace empties: the namespace's own deletion event
-normally asks for the last finalizer run long before."""
+normally asks for the last finalizer run long before. 15 minutes: with the namespace controller
+busy (90 enrollments deleted while a thousand other namespaces emptied) namespaces took 400 s,
+and a 5-minute net ran every finalizer a third time; the net only matters when a watch gap lost
+the namespace's deletion event, and then the enrollment goes up to 15 minutes late."""
 NAMESPACE_RECHECK_PER_DELETION = 1.5
 """Seconds added to the safety net per enrollment being deleted at the same time: the namespace
 controller empties namespaces a few at a time (170 deleted at once took 147 s locally), so a
