@@ -583,7 +583,7 @@ def api(
 ) -> dict[str, Any]:
     """Webhooks per second (concurrency 8) and polls per second (concurrency 16), each measured
     with both :data:`GENERATORS` one after the other (``webhooks`` distinct purchases each), on
-    the API and, when the stack runs one, on the baseline API right after.
+    the API and, when the stack runs one, on the baseline API (A-B, then B-A).
 
     With ``profiles`` (a folder), each API process's GIL holder is sampled by py-spy during
     vegeta's runs: ``api-<which>-webhooks.raw``, ``api-<which>-polls-<endpoint>.raw`` (collapsed
@@ -593,7 +593,12 @@ def api(
     apis = {"current": stack.api_load}
     if stack.api_baseline is not None:
         apis["baseline"] = stack.api_baseline
-    runs = [(which, generator) for which in apis for generator in GENERATORS]
+    # A-B then B-A for each generator, so a drift in the machine's load favours neither API.
+    runs = [
+        (which, generator)
+        for turn, generator in enumerate(GENERATORS)
+        for which in (list(apis) if turn % 2 == 0 else list(apis)[::-1])
+    ]
     with ThreadPoolExecutor(8) as pool:
         sessions = list(
             pool.map(
