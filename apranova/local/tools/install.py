@@ -1,4 +1,4 @@
-"""Install each tool stand-in once into ``<cache>/tools/<kind>-<version>/``.
+"""Install each tool stand-in once into ``<cache>/tools/<kind>-<version>-<digest>/``.
 
 ``hack/install-tools.sh`` runs :func:`main`.
 
