@@ -340,7 +340,11 @@ def kwok_stages_document(stages_dir: Path) -> str:
 
 
 def fake_node() -> dict:
-    """The Node kwok manages; no taints, so ordinary pods schedule onto it."""
+    """The Node kwok manages; no taints, so ordinary pods schedule onto it.
+
+    Room for 5,000 pods: a 1,000-enrollment burst and its floor (``make bench``) run side by
+    side with the test suites' enrollments on this one node.
+    """
     return {
         "apiVersion": "v1",
         "kind": "Node",
@@ -355,8 +359,8 @@ def fake_node() -> dict:
             "annotations": {"node.alpha.kubernetes.io/ttl": "0", "kwok.x-k8s.io/node": "fake"},
         },
         "status": {
-            "allocatable": {"cpu": "64", "memory": "256Gi", "pods": "1000"},
-            "capacity": {"cpu": "64", "memory": "256Gi", "pods": "1000"},
+            "allocatable": {"cpu": "64", "memory": "256Gi", "pods": "5000"},
+            "capacity": {"cpu": "64", "memory": "256Gi", "pods": "5000"},
         },
     }
 
