@@ -54,7 +54,7 @@ test-faults: install control-plane stripe-mock
 
 test-tools: install control-plane
 	-@bash hack/install-tools.sh superset codeserver
-	APRANOVA_TOOLS_SLOW=1 $(BIN)/pytest tests/e2e/test_tool_contract_slow.py $(PYTEST_ARGS)
+	APRANOVA_TOOLS_SLOW=1 $(BIN)/pytest tests/e2e/test_tool_contract_slow.py tests/e2e/test_tool_contract_codeserver.py $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

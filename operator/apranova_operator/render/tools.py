@@ -271,14 +271,23 @@ def _container_config(ctx: RenderContext, tool: ToolSpec) -> dict[str, Any]:
                 *_database_env(ctx, tool),
             ],
         }
+    project = f"{profile.data_path}/project"
     return {
+        # code-server opens the last path of its arguments as the workspace folder but never
+        # creates it, and a fresh volume has none: the workbench would open a missing folder.
+        "command": [
+            "/bin/sh",
+            "-c",
+            f'mkdir -p {project} && exec /usr/bin/entrypoint.sh "$@"',
+            "entrypoint.sh",
+        ],
         "args": [
             "--bind-addr",
             f"0.0.0.0:{profile.port}",
             "--auth",
             "password",
             "--disable-telemetry",
-            f"{profile.data_path}/project",
+            project,
         ],
         "env": [_secret_env("PASSWORD", secret, "password")],
     }
