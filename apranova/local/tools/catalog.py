@@ -47,11 +47,9 @@ class ToolBuild:
     @property
     def key(self) -> str:
         """The cache folder's name, ``<kind>-<version>-<digest>``: the digest (8 hex digits) is of
-        the installed set (packages, added, index date, Node.js version), so a changed set gets its own folder and
-        a cache from before is never mistaken for it."""
-        installed_set = "\n".join(
-            [*self.packages, "+", *self.added, self.exclude_newer, self.node]
-        )
+        the installed set (packages, added, index date, Node.js version), so a changed set gets
+        its own folder and a cache from before is never mistaken for it."""
+        installed_set = "\n".join([*self.packages, "+", *self.added, self.exclude_newer, self.node])
         digest = hashlib.sha256(installed_set.encode()).hexdigest()[:8]
         return f"{self.kind}-{self.version}-{digest}"
 
