@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: install system-deps control-plane stripe-mock tools cluster cluster-down run test test-unit test-faults test-tools lint format bench bench-quick clean
+.PHONY: install system-deps control-plane stripe-mock tools cluster cluster-down run test test-unit test-faults test-tools lint format vegeta bench bench-quick clean
 
 install: system-deps $(VENV)/.installed
 
@@ -23,6 +23,9 @@ control-plane:
 
 stripe-mock:
 	@bash hack/build-stripe-mock.sh
+
+vegeta:
+	@bash hack/build-vegeta.sh
 
 tools: install
 	@bash hack/install-tools.sh jupyterlab prefect
@@ -51,7 +54,7 @@ test-faults: install control-plane stripe-mock
 
 test-tools: install control-plane
 	-@bash hack/install-tools.sh superset codeserver
-	APRANOVA_TOOLS_SLOW=1 $(BIN)/pytest tests/e2e/test_tool_contract_slow.py $(PYTEST_ARGS)
+	APRANOVA_TOOLS_SLOW=1 $(BIN)/pytest tests/e2e/test_tool_contract_slow.py tests/e2e/test_tool_contract_codeserver.py $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
@@ -68,10 +71,10 @@ $(VENV)/.bench-installed: pyproject.toml $(VENV)/.installed
 	@touch $@
 
 # Benchmarks (never part of `make test`): every phase on the local stack, results in bench/results/.
-bench: install control-plane $(VENV)/.bench-installed
+bench: install control-plane vegeta $(VENV)/.bench-installed
 	$(BIN)/python -m bench.run
 
-bench-quick: install control-plane $(VENV)/.bench-installed
+bench-quick: install control-plane vegeta $(VENV)/.bench-installed
 	$(BIN)/python -m bench.run --quick
 
 clean:

@@ -52,7 +52,7 @@ def bench_track(name: str) -> dict[str, Any]:
             "price": {"amount": 100, "currency": "usd"},
             "quota": {"cpu": "2", "memory": "4Gi", "storage": "10Gi", "pods": "5"},
             "tools": [
-                {"name": "code", "kind": "codeserver", "image": "codercom/code-server:4.96.4"}
+                {"name": "code", "kind": "codeserver", "image": "codercom/code-server:4.139.1"}
             ],
         },
     }

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import secrets
 import signal
 import subprocess
@@ -19,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ from apranova_api.payments.signature import sign_payload
 from apranova_contract.labels import ENROLLMENT_PLURAL as PLURAL
 from apranova_contract.labels import GROUP, TRACK_PLURAL, VERSION
 from apranova_operator.kube import Kube
-from bench import floor
+from bench import floor, vegeta
 from bench.stack import RUN_LABEL, Stack
 from bench.stats import load_average, per_item, percentile, ratio, rounded
 from bench.tracker import FirstTimes
@@ -46,6 +47,12 @@ from tests.support.prometheus import metric_sum
 
 TRACKS = {"fsd": "FSD", "dp": "DP"}
 SAMPLE_TIMEOUT = 300.0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds process ``pid`` has used (Linux ``/proc``, clock ticks)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mib(pid: int) -> float:
@@ -160,22 +167,24 @@ def wait_settled(counter: Callable[[], float], quiet: float = 5.0, limit: float 
 # ------------------------------------------------------------------ latency
 
 
-def _deliver(stack: Stack, api_url: str, session_id: str) -> httpx.Response:
+def _webhook_target(stack: Stack, url: str, session_id: str) -> vegeta.Target:
+    """A signed ``checkout.session.completed`` delivery for ``session_id``, as Stripe sends it."""
     event = {
         "id": "evt_" + secrets.token_hex(8),
         "type": "checkout.session.completed",
         "data": {"object": {"id": session_id}},
     }
     body = json.dumps(event).encode()
-    return httpx.post(
-        f"{api_url}/api/payments/stripe-webhook/",
-        content=body,
-        headers={
-            "Stripe-Signature": sign_payload(stack.webhook_secret, body),
-            "Content-Type": "application/json",
-        },
-        timeout=60,
-    )
+    headers = {
+        "Stripe-Signature": sign_payload(stack.webhook_secret, body),
+        "Content-Type": "application/json",
+    }
+    return vegeta.Target("POST", f"{url}/api/payments/stripe-webhook/", headers, body)
+
+
+def _deliver(stack: Stack, api_url: str, session_id: str) -> httpx.Response:
+    target = _webhook_target(stack, api_url, session_id)
+    return httpx.post(target.url, content=target.body, headers=dict(target.headers), timeout=60)
 
 
 def _paid_session(stack: Stack, api_url: str, track: str, email: str) -> str:
@@ -261,14 +270,16 @@ def latency(stack: Stack, per_track: int) -> dict[str, Any]:
 
 
 @contextmanager
-def profiled(pid: int, out: Path | None) -> Iterator[None]:
+def profiled(pid: int, out: Path | None, gil: bool = False) -> Iterator[None]:
     """``py-spy record`` of process ``pid`` while the block runs (collapsed stacks in ``out``);
-    nothing when ``out`` is None."""
+    nothing when ``out`` is None. With ``gil``, only the thread holding the GIL is sampled: where
+    the process spends CPU in Python, not where its threads wait."""
     if out is None:
         yield
         return
     spy = Path(sys.executable).with_name("py-spy")
     command = [str(spy), "record", "--pid", str(pid), "--format", "raw", "--rate", "50"]
+    command += ["--gil"] if gil else []
     recorder = subprocess.Popen(
         [*command, "--output", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
     )
@@ -509,85 +520,170 @@ async def _hammer(
         return latencies, statuses, time.monotonic() - started
 
 
-def api(stack: Stack, webhooks: int, poll_seconds: float) -> dict[str, Any]:
-    """Webhooks per second (concurrency 8) and polls per second (concurrency 16)."""
-    assert stack.api_load is not None
-    url = stack.api_load.url
-    with ThreadPoolExecutor(8) as pool:
-        sessions = list(
-            pool.map(
-                lambda i: _paid_session(
-                    stack, url, "FSD" if i % 2 else "DP", f"load-{stack.run}-{i}@example.com"
-                ),
-                range(webhooks),
-            )
-        )
+def _with_httpx(target: vegeta.Target, url: str) -> Callable[[httpx.AsyncClient], Any]:
+    """``target`` as a request of the in-process httpx generator (base URL ``url``)."""
+    path = target.url.removeprefix(url)
+    return lambda http: http.request(
+        target.method, path, content=target.body or None, headers=dict(target.headers)
+    )
 
-    def delivery(session_id: str) -> Callable[[httpx.AsyncClient], Any]:
-        event = {
-            "id": "evt_" + secrets.token_hex(8),
-            "type": "checkout.session.completed",
-            "data": {"object": {"id": session_id}},
-        }
-        body = json.dumps(event).encode()
-        headers = {
-            "Stripe-Signature": sign_payload(stack.webhook_secret, body),
-            "Content-Type": "application/json",
-        }
-        path = "/api/payments/stripe-webhook/"
-        return lambda http: http.post(path, content=body, headers=headers)
 
-    latencies, statuses, elapsed = asyncio.run(_hammer([delivery(s) for s in sessions], 8, url))
+def _generate(
+    generator: str,
+    targets: list[vegeta.Target],
+    url: str,
+    concurrency: int,
+    duration: float | None = None,
+) -> vegeta.Outcome:
+    """Send ``targets`` with the load generator named ``generator``: ``vegeta`` (its own process)
+    or ``httpx`` (asyncio in this process, next to the proxies and stand-ins)."""
+    if generator == "vegeta":
+        return vegeta.attack(targets, concurrency, duration)
+    calls = [_with_httpx(t, url) for t in targets]
+    latencies, statuses, elapsed = asyncio.run(_hammer(calls, concurrency, url, duration))
+    return vegeta.Outcome(latencies, statuses, elapsed)
+
+
+GENERATORS = ("httpx", "vegeta")
+"""The old in-process generator and the external one, measured side by side in each run; the
+summary's figures are vegeta's."""
+
+
+def _fulfilled(stack: Stack, sessions: list[str]) -> int:
     engine = make_engine(stack.load_database_url)
     with Session(engine) as db:
-        fulfilled = db.scalar(
+        count = db.scalar(
             select(func.count(distinct(Payment.checkout_session_id))).where(
                 Payment.checkout_session_id.in_(sessions)
             )
         )
+    engine.dispose()
+    return int(count or 0)
+
+
+def _login_tokens(stack: Stack, count: int) -> list[str]:
+    engine = make_engine(stack.load_database_url)
+    with Session(engine) as db:
         users = list(db.scalars(select(User).where(User.email.like(f"load-{stack.run}-%"))))
         tokens = [
             create_session(db, user_id=u.id, ttl=timedelta(hours=1), now=datetime.now(UTC))
-            for u in users[:50]
+            for u in users[:count]
         ]
         db.commit()
     engine.dispose()
-    webhook = {
-        "webhooks_sent": webhooks,
-        "webhooks_fulfilled": fulfilled,
-        "webhook_statuses": {str(s): statuses.count(s) for s in sorted(set(statuses))},
-        "webhooks_per_s": round((fulfilled or 0) / elapsed, 2),
-        "webhook_p50_ms": rounded(percentile(latencies, 50) * 1000, 1),
-        "webhook_p99_ms": rounded(percentile(latencies, 99) * 1000, 1),
-        "webhook_latencies_ms": [round(x * 1000, 2) for x in latencies],
-    }
-    polls: dict[str, Any] = {}
-    proxy = stack.proxies["api_load"]
+    return tokens
 
-    def verify_poll(session_id: str) -> Callable[[httpx.AsyncClient], Any]:
-        path = "/api/payments/verify-checkout-session/"
-        return lambda http: http.get(path, params={"session_id": session_id})
 
-    def tools_poll(token: str) -> Callable[[httpx.AsyncClient], Any]:
-        headers = {"Authorization": f"Bearer {token}"}
-        return lambda http: http.get("/api/accounts/tools/", headers=headers)
+def _statuses(statuses: list[int]) -> dict[str, int]:
+    return {str(s): statuses.count(s) for s in sorted(set(statuses))}
 
-    verify = [verify_poll(s) for s in sessions[:50]]
-    tools = [tools_poll(t) for t in tokens]
-    for name, calls in (("verify_checkout_session", verify), ("tools", tools)):
-        before = proxy.total(include_watches=False)
-        latencies, statuses, elapsed = asyncio.run(_hammer(calls, 16, url, poll_seconds))
-        polls[name] = {
-            "polls_per_s": round(len(latencies) / elapsed, 1),
-            "poll_p50_ms": rounded(percentile(latencies, 50) * 1000, 2),
-            "poll_p99_ms": rounded(percentile(latencies, 99) * 1000, 2),
-            "poll_apiserver_requests": proxy.total(include_watches=False) - before,
-            "statuses": {str(s): statuses.count(s) for s in sorted(set(statuses))},
-            "latencies_ms": [round(x * 1000, 2) for x in latencies],
+
+def api(
+    stack: Stack, webhooks: int, poll_seconds: float, profiles: Path | None = None
+) -> dict[str, Any]:
+    """Webhooks per second (concurrency 8) and polls per second (concurrency 16), each measured
+    with both :data:`GENERATORS` one after the other (``webhooks`` distinct purchases each), on
+    the API and, when the stack runs one, on the baseline API (A-B, then B-A).
+
+    With ``profiles`` (a folder), each API process's GIL holder is sampled by py-spy during
+    vegeta's runs: ``api-<which>-webhooks.raw``, ``api-<which>-polls-<endpoint>.raw`` (collapsed
+    stacks of where its CPU goes).
+    """
+    assert stack.api_load is not None
+    apis = {"current": stack.api_load}
+    if stack.api_baseline is not None:
+        apis["baseline"] = stack.api_baseline
+    # A-B then B-A for each generator, so a drift in the machine's load favours neither API.
+    runs = [
+        (which, generator)
+        for turn, generator in enumerate(GENERATORS)
+        for which in (list(apis) if turn % 2 == 0 else list(apis)[::-1])
+    ]
+    with ThreadPoolExecutor(8) as pool:
+        sessions = list(
+            pool.map(
+                lambda i: _paid_session(
+                    stack,
+                    stack.api_load.url,  # type: ignore[union-attr]
+                    "FSD" if i % 2 else "DP",
+                    f"load-{stack.run}-{i}@example.com",
+                ),
+                range(webhooks * len(runs)),
+            )
+        )
+    measured: dict[str, dict[str, Any]] = {which: {} for which in apis}
+
+    def spied(which: str, name: str, generator: str) -> AbstractContextManager[None]:
+        process = apis[which].process
+        assert process is not None
+        wanted = profiles is not None and generator == "vegeta"
+        out = profiles / f"api-{which}-{name}.raw" if profiles and wanted else None
+        return profiled(process.pid, out, gil=True)
+
+    def pid(which: str) -> int:
+        process = apis[which].process
+        assert process is not None
+        return process.pid
+
+    for index, (which, generator) in enumerate(runs):
+        url = apis[which].url
+        batch = sessions[index * webhooks : (index + 1) * webhooks]
+        targets = [_webhook_target(stack, url, s) for s in batch]
+        cpu_before = cpu_seconds(pid(which))
+        with spied(which, "webhooks", generator):
+            outcome = _generate(generator, targets, url, 8)
+        cpu = cpu_seconds(pid(which)) - cpu_before
+        fulfilled = _fulfilled(stack, batch)
+        measured[which][generator] = {
+            "webhooks_sent": webhooks,
+            "webhooks_fulfilled": fulfilled,
+            "webhook_statuses": _statuses(outcome.statuses),
+            "webhooks_per_s": round(fulfilled / outcome.elapsed, 2) if outcome.elapsed else None,
+            "webhook_p50_ms": rounded(_ms(percentile(outcome.latencies, 50)), 1),
+            "webhook_p99_ms": rounded(_ms(percentile(outcome.latencies, 99)), 1),
+            "webhook_api_cpu_ms": per_item(cpu * 1000, len(outcome.latencies)),
+            "webhook_latencies_ms": [round(x * 1000, 2) for x in outcome.latencies],
+            "load_average": load_average(),
         }
+    tokens = _login_tokens(stack, 50)
+    proxy = stack.proxies["api_load"]
+    for name in ("verify_checkout_session", "tools"):
+        for which, generator in runs:
+            url = apis[which].url
+            if name == "tools":
+                auth = [{"Authorization": f"Bearer {t}"} for t in tokens]
+                targets = [vegeta.Target("GET", f"{url}/api/accounts/tools/", h) for h in auth]
+            else:
+                path = "/api/payments/verify-checkout-session/?session_id="
+                targets = [vegeta.Target("GET", f"{url}{path}{s}") for s in sessions[:50]]
+            before = proxy.total(include_watches=False)
+            cpu_before = cpu_seconds(pid(which))
+            with spied(which, f"polls-{name}", generator):
+                outcome = _generate(generator, targets, url, 16, poll_seconds)
+            cpu = cpu_seconds(pid(which)) - cpu_before
+            measured[which][generator].setdefault("polls", {})[name] = {
+                "polls_per_s": round(len(outcome.latencies) / outcome.elapsed, 1),
+                "poll_p50_ms": rounded(_ms(percentile(outcome.latencies, 50)), 2),
+                "poll_p99_ms": rounded(_ms(percentile(outcome.latencies, 99)), 2),
+                "poll_apiserver_requests": proxy.total(include_watches=False) - before,
+                "poll_api_cpu_ms": per_item(cpu * 1000, len(outcome.latencies)),
+                "statuses": _statuses(outcome.statuses),
+                "latencies_ms": [round(x * 1000, 2) for x in outcome.latencies],
+                "load_average": load_average(),
+            }
     objects = stack.objects()
     for item in objects.list_cluster_custom_object(
         GROUP, VERSION, PLURAL, label_selector=stack.load_selector
     )["items"]:
         objects.delete_cluster_custom_object(GROUP, VERSION, PLURAL, item["metadata"]["name"])
-    return {**webhook, "polls": polls, "load_average": load_average()}
+    return {
+        **measured["current"]["vegeta"],
+        "generator": "vegeta",
+        "by_generator": measured["current"],
+        **({"baseline": measured["baseline"]} if "baseline" in measured else {}),
+        "load_average": load_average(),
+    }
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else seconds * 1000

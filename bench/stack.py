@@ -6,7 +6,9 @@ Discord and SMTP stand-ins of ``tests/support``, one counting proxy per measured
 (:mod:`bench.apiserver_proxy`), the operator (serving only this run's enrollments) and two API
 processes: ``api`` (its enrollments carry the operator's label) and ``api_load`` (the webhook and
 poll phases; its enrollments carry a label no operator serves, so they cost the operator
-nothing).
+nothing); with ``baseline_pythonpath``, a third, ``api_baseline``, runs other sources of the API
+(say a ``git worktree`` of ``main``) against the same database, to compare before and after in
+one run.
 """
 
 from __future__ import annotations
@@ -76,6 +78,8 @@ class Stack:
     operator: OperatorProcess | None = None
     api: ApiProcess | None = None
     api_load: ApiProcess | None = None
+    baseline_pythonpath: str = ""
+    api_baseline: ApiProcess | None = None
     webhook_secret: str = field(default_factory=lambda: "whsec_bench_" + secrets.token_hex(8))
     api_database_url: str = ""
     load_database_url: str = ""
@@ -183,6 +187,11 @@ class Stack:
             logs / "api-load.log",
         )
         self.exits.callback(self.api_load.stop)
+        if self.baseline_pythonpath:
+            env = self._api_env(self.load_database_url, self.load_selector, "api_load")
+            env["PYTHONPATH"] = self.baseline_pythonpath
+            self.api_baseline = start_api(env, logs / "api-baseline.log")
+            self.exits.callback(self.api_baseline.stop)
 
     def objects(self) -> client.CustomObjectsApi:
         return client.CustomObjectsApi(self.api_client)

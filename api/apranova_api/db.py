@@ -46,7 +46,10 @@ def make_engine(database_url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         _prepare_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # Enough kept connections for the concurrent requests of one worker: a connection opened
+    # past ``pool_size`` is closed again on return, so with 10 every request over ten paid a new
+    # PostgreSQL connection (4-8% of a py-spy profile at 16 concurrent polls). At most 30 in all.
+    return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=10)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

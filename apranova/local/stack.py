@@ -287,7 +287,11 @@ def _run_stack(layout: cluster.Layout, ports: StackPorts) -> int:
             "SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
             "PUBLIC_BASE_URL": api_url,
             "ALLOWED_REDIRECT_ORIGINS": os.environ.get("ALLOWED_REDIRECT_ORIGINS", api_url),
-            **(tools.api_env(api_port) if tools.enabled else {"TOOLS_NOTICE": SIMULATED_NOTICE}),
+            **(
+                tools.api_env(api_port, layout.local / "tools")
+                if tools.enabled
+                else {"TOOLS_NOTICE": SIMULATED_NOTICE}
+            ),
         }
         apranova = [sys.executable, "-m", "apranova.cli"]
         operator = _start_process("operator", [*apranova, "operator"], operator_env, layout.logs)

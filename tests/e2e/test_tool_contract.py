@@ -167,25 +167,27 @@ def test_prefect_ui_is_served_under_the_ingress_host_and_calls_its_api_there(pre
 def test_prefect_flow_runs_in_the_students_schema_and_not_in_another(
     prefect, other_students_table: str
 ) -> None:
+    """With the driver the image ships (asyncpg, a Prefect dependency) and ``DATABASE_URL``."""
     rendered, tool = prefect
     script = textwrap.dedent(
         f"""
-        import os, sqlalchemy
+        import asyncio, os, asyncpg
         from prefect import flow
 
         @flow(name="whoami")
-        def whoami() -> str:
-            engine = sqlalchemy.create_engine(os.environ["DATABASE_URL"])
-            with engine.connect() as connection:
-                schema = connection.exec_driver_sql("select current_schema()").scalar()
+        async def whoami() -> str:
+            connection = await asyncpg.connect(os.environ["DATABASE_URL"])
             try:
-                with engine.connect() as connection:
-                    connection.exec_driver_sql("select * from {other_students_table}").fetchall()
-                return schema + " READ-OTHER"
-            except sqlalchemy.exc.ProgrammingError as error:
-                return schema + " " + str(error.orig).splitlines()[0]
+                schema = await connection.fetchval("select current_schema()")
+                try:
+                    await connection.fetch("select * from {other_students_table}")
+                    return schema + " READ-OTHER"
+                except asyncpg.InsufficientPrivilegeError as error:
+                    return schema + " " + str(error)
+            finally:
+                await connection.close()
 
-        print(whoami())
+        print(asyncio.run(whoami()))
         """
     )
     done = installed_or_skip(rendered.image)
@@ -208,3 +210,14 @@ def test_prefect_flow_runs_in_the_students_schema_and_not_in_another(
         headers=_basic(rendered.credential("auth-string")),
     ).json()
     assert [run["state_type"] for run in runs] == ["COMPLETED"]
+
+
+def test_prefect_stand_in_has_no_driver_the_image_lacks(prefect) -> None:
+    """The image has no psycopg2; neither may its stand-in, or a flow could pass here only."""
+    rendered, _tool = prefect
+    done = installed_or_skip(rendered.image)
+    probe = "import importlib.util as u; print(u.find_spec('psycopg2'), u.find_spec('asyncpg'))"
+    found = subprocess.run(
+        [str(done.bin_dir / "python"), "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    assert found.startswith("None ModuleSpec(name='asyncpg'"), found

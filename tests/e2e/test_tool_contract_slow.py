@@ -1,14 +1,14 @@
-"""Contract of the rendered Superset and code-server Deployments against the real tools.
+"""Contract of the rendered Superset Deployment against the real tool (code-server's is in
+``test_tool_contract_codeserver.py``).
 
-Slow (Superset's install is about 700 MiB and its start runs migrations; code-server comes from
-npm), so these run with ``make test-tools`` (``APRANOVA_TOOLS_SLOW=1``), not ``make test``.
+Slow (Superset's install is about 700 MiB and its start runs migrations), so these run with
+``make test-tools`` (``APRANOVA_TOOLS_SLOW=1``), not ``make test``.
 Same method as ``test_tool_contract.py``; a tool that cannot be installed here is skipped with
 the installer's exact error.
 """
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,16 +20,13 @@ import pytest
 
 from apranova.local.tools.rendered import read_rendered
 from apranova_contract import names
-from tests.support.tool_contract import Environment, provisioned, running
+from tests.support.tool_contract import SLOW_TOOLS, Environment, provisioned, running
 
 pytestmark = [
     pytest.mark.cluster,
     pytest.mark.postgres,
     pytest.mark.timeout(1200),
-    pytest.mark.skipif(
-        os.environ.get("APRANOVA_TOOLS_SLOW") != "1",
-        reason="slow tool contract: run with make test-tools",
-    ),
+    SLOW_TOOLS,
 ]
 
 SUFFIX = secrets.token_hex(3)
@@ -123,24 +120,3 @@ def test_superset_queries_the_students_schema_and_not_another(superset) -> None:
     other = _run_sql(client, f"select * from {names.schema_name(OTHER)}.private_notes")
     assert other.status_code >= 400
     assert "permission denied for schema" in other.text
-
-
-@pytest.fixture(scope="module")
-def code_server(crds_applied: str, postgres_server: Any, test_output_dir: Path, k8s_api_client):
-    username = f"ts-cy-{SUFFIX}"
-    with provisioned(crds_applied, postgres_server, test_output_dir, "fsd", (username,), "code"):
-        rendered = read_rendered(k8s_api_client, username, "code")
-        with running(rendered, test_output_dir) as tool:
-            yield rendered, tool
-
-
-def test_code_server_starts_refuses_without_the_password_and_lets_in_with_it(code_server):
-    rendered, tool = code_server
-    assert tool.probe() == 200
-    assert httpx.get(f"{tool.base_url}/", headers={"Host": rendered.host}).status_code == 302
-    login = httpx.post(
-        f"{tool.base_url}/login",
-        data={"password": rendered.credential("password")},
-        headers={"Host": rendered.host},
-    )
-    assert login.status_code == 302 and "code-server-session" in login.headers["set-cookie"]

@@ -10,6 +10,7 @@ here.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import tempfile
 import uuid
@@ -28,6 +29,11 @@ from apranova.local.tools.rendered import RenderedTool
 from apranova_contract import names
 
 START_TIMEOUT = 240.0
+SLOW_TOOLS = pytest.mark.skipif(
+    os.environ.get("APRANOVA_TOOLS_SLOW") != "1",
+    reason="slow tool contract: run with make test-tools",
+)
+"""Marks the contract tests that ``make test-tools`` runs (``APRANOVA_TOOLS_SLOW=1``)."""
 
 
 def installed_or_skip(image: str) -> install.Installed:
@@ -127,6 +133,8 @@ class Environment:
     usernames: tuple[str, ...]
     database: Any
     """:class:`tests.e2e.test_database_adapter.Server`, or ``None`` without a database."""
+    label_selector: str = ""
+    """The label selector of these enrollments (the operator's ``ENROLLMENT_SELECTOR``)."""
 
 
 def wait_rendered_with_database(apps: Any, username: str, tool: str, timeout: float) -> None:
@@ -206,7 +214,9 @@ def provisioned(
                         180,
                         f"{first_tool} of {username} rendered",
                     )
-            yield Environment(usernames, database if track == "dp" else None)
+            yield Environment(
+                usernames, database if track == "dp" else None, f"{label[0]}={label[1]}"
+            )
         finally:
             for username in usernames:
                 delete_enrollment(objects, username)

@@ -38,12 +38,6 @@ def held_tracks(sessions: sessionmaker[Session], user_id: int) -> list[HeldTrack
         return [HeldTrack(r.name, r.track, r.state, r.suspension_reason) for r in rows]
 
 
-def first_enrollment_name(sessions: sessionmaker[Session], user_id: int) -> str | None:
-    """The name of the student's oldest enrollment (what one-track clients see), or ``None``."""
-    held = held_tracks(sessions, user_id)
-    return held[0].name if held else None
-
-
 def track_summary(held: HeldTrack, view: EnrollmentView | None) -> dict[str, Any]:
     """One track as ``/me`` and ``/tools`` list it (pure).
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException
 
-from apranova_api.accounts.enrollments import first_enrollment_name, held_tracks, track_summary
+from apranova_api.accounts.enrollments import HeldTrack, held_tracks, track_summary
 from apranova_api.adapters.status_cache import EnrollmentView
 from apranova_api.curriculum import load_curriculum
 from apranova_api.deps import CurrentUser, ServicesDep
@@ -16,28 +16,30 @@ from apranova_api.services import Services
 router = APIRouter()
 
 
-def enrollment_of(services: Services, user: User) -> EnrollmentView | None:
-    """The student's first enrollment from the status cache; 503 until the cache has synced."""
+def enrollment_of(services: Services, held: list[HeldTrack]) -> EnrollmentView | None:
+    """The first of the ``held`` enrollments from the status cache; 503 until the cache has
+    synced."""
     if not services.status_cache.synced:
         raise HTTPException(503, "Environment status is not available yet; retry in a few seconds.")
-    name = first_enrollment_name(services.sessions, user.id)
-    return services.status_cache.get(name) if name else None
+    return services.status_cache.get(held[0].name) if held else None
+
+
+def summaries_of(services: Services, held: list[HeldTrack]) -> list[dict[str, Any]]:
+    """Every ``held`` track, oldest first, with its environment's status."""
+    return [track_summary(h, services.status_cache.get(h.name)) for h in held]
 
 
 def tracks_of(services: Services, user: User) -> list[dict[str, Any]]:
     """Every track the student holds, oldest first, with its environment's status."""
-    return [
-        track_summary(held, services.status_cache.get(held.name))
-        for held in held_tracks(services.sessions, user.id)
-    ]
+    return summaries_of(services, held_tracks(services.sessions, user.id))
 
 
 @router.get("/api/accounts/me/")
 def me(user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
     """The logged-in student and every track held (``enrollments``); the top-level ``track``,
     ``enrollment_status`` and ``phase`` describe the first one, as for one-track clients."""
-    name = first_enrollment_name(services.sessions, user.id)
-    view = services.status_cache.get(name) if name else None
+    held = held_tracks(services.sessions, user.id)
+    view = services.status_cache.get(held[0].name) if held else None
     return {
         "id": user.id,
         "email": user.email,
@@ -49,7 +51,7 @@ def me(user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
         "enrollment_status": user.enrollment_status,
         "payment_verified": user.payment_verified,
         "phase": view.phase if view else None,
-        "enrollments": tracks_of(services, user),
+        "enrollments": summaries_of(services, held),
     }
 
 
@@ -58,8 +60,9 @@ def tools(user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
     """Each tool's name, URL and readiness, the Discord invite and the GitHub repository, from
     the status cache: top level for the first track (one-track clients), ``enrollments`` for
     every track."""
-    view = enrollment_of(services, user)
-    tracks = tracks_of(services, user)
+    held = held_tracks(services.sessions, user.id)
+    view = enrollment_of(services, held)
+    tracks = summaries_of(services, held)
     if view is None:
         return {
             "phase": None,

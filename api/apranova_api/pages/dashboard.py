@@ -39,7 +39,9 @@ from apranova_api.pages.dashboard_view import (
     suspension_text,
     tool_cards,
     tools_status,
+    with_local_notes,
 )
+from apranova_api.pages.local_tool_notes import read_local_tool_notes
 from apranova_api.pages.routes import templates
 from apranova_api.pages.success_view import track_display_name
 from apranova_api.pages.track_cache import CachedTrackList
@@ -176,6 +178,12 @@ def step_anchor(user: User, services: Services, step_id: str) -> str:
     return "project-title"
 
 
+def _noted(request: Request, track: dict[str, Any]) -> dict[str, Any]:
+    """``track`` with the local tools' notes on its cards (``make run`` with LOCAL_TOOLS=1)."""
+    notes = read_local_tool_notes(pages_settings_of(request).local_tools_notes_file)
+    return {**track, "cards": with_local_notes(track["cards"], notes)} if notes else track
+
+
 def render_dashboard(
     request: Request,
     user: User,
@@ -186,7 +194,7 @@ def render_dashboard(
     status: int = 200,
 ) -> Response:
     """The whole dashboard page for ``user``: one part per track held."""
-    tracks = track_contexts(user, services, list_tracks)
+    tracks = [_noted(request, track) for track in track_contexts(user, services, list_tracks)]
     invite = next((h["discord_invite"] for h in held_summaries(user, services)), None)
     context = {
         "tracks": tracks,
@@ -230,5 +238,5 @@ def dashboard_part(
     """One track's tool cards (the page's script swaps them in while tools start) or current
     project and curriculum (after "Mark done") alone: the first track's, or ``?enrollment=``'s;
     401 without a session, 404 for an enrollment the student does not hold."""
-    context = {"t": one_track(_logged_in(user), services, list_tracks, enrollment)}
+    context = {"t": _noted(request, one_track(_logged_in(user), services, list_tracks, enrollment))}
     return templates.TemplateResponse(request, PART_TEMPLATES[part], context)

@@ -7,8 +7,9 @@ script swaps in the same server-rendered parts when readiness or progress change
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 STARTING_NOTE = "Starting up: this usually takes a minute or two."
 PAUSED_NOTE = "Paused while your enrollment is suspended. Contact support to resume it."
@@ -66,6 +67,20 @@ def tool_cards(
             )
         )
     return cards
+
+
+def with_local_notes(cards: Sequence[ToolCard], notes: Mapping[str, str]) -> list[ToolCard]:
+    """``make run`` with ``LOCAL_TOOLS=1``: each card whose tool URL's host has a note from the
+    local tools (it cannot run here, or is being installed or started) says so in its note.
+
+    ``notes`` maps lower-case ingress hosts to plain text; without notes the cards are unchanged.
+    """
+    noted = []
+    for card in cards:
+        host = (urlsplit(card.url).hostname or "") if card.url else ""
+        note = notes.get(host)
+        noted.append(replace(card, note=note) if note else card)
+    return noted
 
 
 def suspension_text(reason: str | None) -> str:

