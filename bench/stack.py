@@ -26,7 +26,7 @@ from kubernetes import client, config
 
 from apranova.local import cluster
 from apranova.local.postgres import LocalPostgres, free_port
-from apranova_contract.labels import GROUP, TRACK_PLURAL, VERSION
+from apranova_contract.labels import ENROLLMENT_PLURAL, GROUP, TRACK_PLURAL, VERSION
 from tests.support.api_process import ApiProcess, start_api
 from tests.support.apiserver_proxy import CountingProxy
 from tests.support.fake_discord import FakeDiscord
@@ -106,6 +106,7 @@ class Stack:
         apply_crds_and_tracks(self.kubeconfig)
         self.api_client = config.new_client_from_config(config_file=self.kubeconfig)
         self.exits.callback(self.api_client.close)
+        self.exits.callback(self._delete_load_enrollments)
         objects = self.objects()
         fsd = objects.get_cluster_custom_object(GROUP, VERSION, TRACK_PLURAL, "fsd")
         copy = {key: fsd[key] for key in ("apiVersion", "kind", "spec")}
@@ -195,6 +196,13 @@ class Stack:
 
     def objects(self) -> client.CustomObjectsApi:
         return client.CustomObjectsApi(self.api_client)
+
+    def _delete_load_enrollments(self) -> None:
+        """The API phase's enrollments (``load_selector``: no operator serves them, so they
+        hold no finalizer) leave with the run instead of piling up in the shared cluster."""
+        self.objects().delete_collection_cluster_custom_object(
+            GROUP, VERSION, ENROLLMENT_PLURAL, label_selector=self.load_selector
+        )
 
     def close(self) -> None:
         if self.operator is not None:
