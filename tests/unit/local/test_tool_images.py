@@ -43,7 +43,7 @@ def test_a_derived_image_adds_exactly_what_the_contract_test_installs(
         return
     assert build.dockerfile, f"{build.kind} adds {build.added} but names no image that adds them"
     base, pinned = _dockerfile_facts(ROOT / build.dockerfile)
-    assert base == build.image
+    assert base == build.base_image
     assert sorted(pinned) == sorted(build.added)
 
 

@@ -78,7 +78,7 @@ def test_deployment_basics(dp: RenderContext) -> None:
     assert pod["serviceAccountName"] == "student"
     assert pod["volumes"][0]["persistentVolumeClaim"]["claimName"] == "jupyter-data"
     container = pod["containers"][0]
-    assert container["image"] == "quay.io/jupyter/minimal-notebook:2024-12-23"
+    assert container["image"] == "ghcr.io/apranova/jupyterlab:2024-12-23"
     assert container["resources"]["limits"] == {"cpu": "2", "memory": "3Gi"}
     assert container["readinessProbe"]["httpGet"] == {"path": "/api", "port": "http"}
     assert container["securityContext"]["allowPrivilegeEscalation"] is False
