@@ -1,10 +1,26 @@
 """The outbox sender: delivers queued emails, retrying with backoff until the server takes them.
 
-Each message is claimed with ``SELECT ... FOR UPDATE SKIP LOCKED`` so several API processes share
-the work. The set-password token is issued in a savepoint around the SMTP conversation: when
-sending fails the token is rolled back (it never existed), when it succeeds the token and the
-``sent_at`` mark commit together. Delivery is at least once: a crash between a successful send
-and the commit sends the email again, with a new link.
+One attempt is two short transactions with the SMTP conversation between them, outside any
+transaction:
+
+1. **Claim.** The oldest due message is selected with ``SELECT ... FOR UPDATE SKIP LOCKED`` (so
+   several API processes share the work; SQLite's ``BEGIN IMMEDIATE`` serialises the claims),
+   its email is composed - issuing the set-password / reset token in the same session - its
+   ``attempts`` is counted and it is leased: ``next_attempt_at`` moves :func:`claim_lease` ahead,
+   so no other process takes it while this one talks to the SMTP server. Then it commits: the
+   token is usable before the email carrying it leaves, however fast its reader is.
+2. **Send**, with no transaction open (nothing holds a row lock or SQLite's write lock while
+   the SMTP server is slow).
+3. **Record.** ``sent_at`` is set; on failure ``last_error`` and the backoff ``next_attempt_at``
+   (:func:`retry_delay`) are, and the message is retried then. It is never lost.
+
+Delivery is at least once: a crash between a successful send and step 3 (or a send outlasting
+the lease) sends the email again once the lease ends, with a new link. A token whose email was
+never accepted is harmless: nobody ever saw it, it expires after its TTL, and using any token of
+a student uses up all the others (``consume_password_token``); issuing one revokes nothing, so
+an earlier email's link keeps working.
+A message whose student was deleted or deactivated is dropped at the claim. A welcome email
+waits for the student's Discord invite (:func:`welcome_due_at`) before it is composed.
 """
 
 from __future__ import annotations
@@ -19,7 +35,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 
 from prometheus_client import Counter
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from apranova_api.accounts.clock import as_utc, utc_now
@@ -49,6 +65,8 @@ from apranova_api.models import Enrollment, Payment, User
 from apranova_api.payments import purchases
 
 MESSAGES_PER_ROUND = 100
+CLAIM_LEASE_SMTP_TIMEOUTS = 10
+"""A claim's lease, in SMTP timeouts (see :func:`claim_lease`)."""
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +92,33 @@ InviteLookup = Callable[[str], InviteState]
 Sender = Callable[[EmailMessage], None]
 
 
+@dataclass(frozen=True)
+class Claim:
+    """A message taken by one sender: its email to send, or None when there is nothing to send.
+
+    ``attempts`` counts this attempt (it picks the backoff when the send fails).
+    """
+
+    message_id: int
+    kind: str
+    attempts: int
+    email: EmailMessage | None
+
+
 def retry_delay(attempts: int, max_backoff: float) -> timedelta:
     """Wait before attempt ``attempts + 1``: 2, 4, 8 ... seconds, capped at ``max_backoff``."""
     return timedelta(seconds=min(max_backoff, 2.0 ** min(attempts, 30)))
+
+
+def claim_lease(smtp_timeout_seconds: float) -> timedelta:
+    """How long a claimed message stays with its sender: one SMTP conversation, at most.
+
+    ``smtp_timeout_seconds`` bounds each socket operation, and a conversation has at most about
+    eight (connect, EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA, QUIT), so the lease is ten of them
+    (100 s with the default 10 s). A sender that dies mid-way leaves the message to be sent again
+    once the lease ends.
+    """
+    return timedelta(seconds=CLAIM_LEASE_SMTP_TIMEOUTS * smtp_timeout_seconds)
 
 
 def welcome_due_at(
@@ -130,7 +172,30 @@ class OutboxSender:
         return handled
 
     def deliver_next(self, now: datetime) -> bool:
-        """Handle the oldest due message; False when none is due."""
+        """Handle the oldest due message; False when none is due.
+
+        Claims it (committing its token and lease), sends it with no transaction open, then
+        records the outcome; see the module docstring for why in this order.
+        """
+        claim = self._claim(now)
+        if claim is None:
+            return False
+        if claim.email is None:
+            return True
+        try:
+            self._send(claim.email)
+        except (smtplib.SMTPException, OSError) as error:
+            self._record_failure(claim, now, error)
+        else:
+            self._record_sent(claim, now)
+        return True
+
+    def _claim(self, now: datetime) -> Claim | None:
+        """Transaction 1: take the oldest due message, compose its email and lease it.
+
+        None when no message is due; a claim without an email when the message was dropped
+        (student gone or inactive) or put off (the welcome email waiting for the invite).
+        """
         with self._session_factory() as session, session.begin():
             message = session.scalars(
                 select(OutboxMessage)
@@ -140,28 +205,59 @@ class OutboxSender:
                 .with_for_update(skip_locked=True)
             ).first()
             if message is None:
-                return False
+                return None
             if message.user_id is None:
-                self._attempt_notice(message, now)
-                return True
-            user = session.get(User, message.user_id)
-            if user is None or not user.is_active:
-                session.delete(message)
-                return True
-            invite = self._invite_for(session, user, message)
-            if message.kind == WELCOME:
-                later = welcome_due_at(
-                    message.created_at,
-                    now,
-                    invite,
-                    timedelta(seconds=self._settings.welcome_invite_wait_seconds),
-                    timedelta(seconds=self._settings.outbox_poll_seconds),
-                )
-                if later is not None:
-                    message.next_attempt_at = later
-                    return True
-            self._attempt(session, message, user, invite.invite, now)
-            return True
+                email = self._notice(message)
+            else:
+                user = session.get(User, message.user_id)
+                if user is None or not user.is_active:
+                    session.delete(message)
+                    return Claim(message.id, message.kind, message.attempts, None)
+                invite = self._invite_for(session, user, message)
+                if message.kind == WELCOME:
+                    later = welcome_due_at(
+                        message.created_at,
+                        now,
+                        invite,
+                        timedelta(seconds=self._settings.welcome_invite_wait_seconds),
+                        timedelta(seconds=self._settings.outbox_poll_seconds),
+                    )
+                    if later is not None:
+                        message.next_attempt_at = later
+                        return Claim(message.id, message.kind, message.attempts, None)
+                email = self._compose(session, message, user, invite.invite, now)
+            message.attempts += 1
+            message.next_attempt_at = now + claim_lease(self._settings.smtp_timeout_seconds)
+            return Claim(message.id, message.kind, message.attempts, email)
+
+    def _record_sent(self, claim: Claim, now: datetime) -> None:
+        """Transaction 2 after the SMTP server took the email: mark it sent."""
+        with self._session_factory() as session, session.begin():
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == claim.message_id, OutboxMessage.sent_at.is_(None))
+                .values(sent_at=now, last_error=None)
+            )
+        EMAILS_SENT.labels(kind=claim.kind).inc()
+
+    def _record_failure(self, claim: Claim, now: datetime, error: Exception) -> None:
+        """Transaction 2 after a failed send: keep the error and retry after the backoff."""
+        EMAIL_FAILURES.inc()
+        delay = retry_delay(claim.attempts, self._settings.outbox_max_backoff_seconds)
+        last_error = f"{type(error).__name__}: {error}"[:500]
+        with self._session_factory() as session, session.begin():
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == claim.message_id, OutboxMessage.sent_at.is_(None))
+                .values(last_error=last_error, next_attempt_at=now + delay)
+            )
+        log.warning(
+            "outbox: sending %s #%s failed (%s); retrying in %ss",
+            claim.kind,
+            claim.message_id,
+            last_error,
+            delay.total_seconds(),
+        )
 
     def _invite_for(self, session: Session, user: User, message: OutboxMessage) -> InviteState:
         """The Discord invite of the enrollment the message is about (its track, else the
@@ -174,10 +270,10 @@ class OutboxSender:
         name = session.scalars(query.order_by(Enrollment.id).limit(1)).first()
         return self._invite_of(name) if name else NO_INVITE
 
-    def _attempt_notice(self, message: OutboxMessage, now: datetime) -> None:
-        """Send a payment notice to a buyer without an account (``recipient``, ``details``)."""
+    def _notice(self, message: OutboxMessage) -> EmailMessage:
+        """A payment notice to a buyer without an account (``recipient``, ``details``)."""
         details = message.details or {}
-        email = payment_failed_email(
+        return payment_failed_email(
             sender=self._settings.mail_from,
             to=message.recipient or "",
             name=str(details.get("name") or ""),
@@ -185,43 +281,6 @@ class OutboxSender:
             reason=str(details.get("reason") or ""),
             links=self._links,
         )
-        self._deliver(message, now, lambda: self._send(email))
-
-    def _attempt(
-        self,
-        session: Session,
-        message: OutboxMessage,
-        user: User,
-        invite: str | None,
-        now: datetime,
-    ) -> None:
-        def send() -> None:
-            with session.begin_nested():
-                self._send(self._compose(session, message, user, invite, now))
-
-        self._deliver(message, now, send)
-
-    def _deliver(self, message: OutboxMessage, now: datetime, send: Callable[[], None]) -> None:
-        """One attempt: ``send()``; on failure the message waits (backoff) and is retried."""
-        message.attempts += 1
-        try:
-            send()
-        except (smtplib.SMTPException, OSError) as error:
-            EMAIL_FAILURES.inc()
-            delay = retry_delay(message.attempts, self._settings.outbox_max_backoff_seconds)
-            message.last_error = f"{type(error).__name__}: {error}"[:500]
-            message.next_attempt_at = now + delay
-            log.warning(
-                "outbox: sending %s #%s failed (%s); retrying in %ss",
-                message.kind,
-                message.id,
-                message.last_error,
-                delay.total_seconds(),
-            )
-            return
-        message.sent_at = now
-        message.last_error = None
-        EMAILS_SENT.labels(kind=message.kind).inc()
 
     def _compose(
         self,
